@@ -1,0 +1,14 @@
+"""The ``watcher`` command: thin click commands over the library.
+
+Each area registers its commands from its own module, so the command tree is
+read from the imports below. A command parses options, calls one library
+function and formats the result; it never holds logic of its own.
+"""
+
+from __future__ import annotations
+
+from . import main as _main  # noqa: F401  (defines the group and global options)
+from . import core as _core  # noqa: F401
+from .main import cli, main
+
+__all__ = ["cli", "main"]

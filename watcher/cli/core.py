@@ -1,0 +1,3 @@
+"""Commands of the core pipeline: run, poll, hits, sources."""
+
+from __future__ import annotations
