@@ -126,6 +126,26 @@ class Hit:
     fired_at: datetime
     tags: tuple[str, ...] = ()
 
+    @classmethod
+    def from_match(cls, rule: Rule, item: Item, match: Match, fired_at: datetime) -> Hit:
+        return cls(
+            id=_digest("hit", rule.id, item.id)[:24],
+            rule=rule.id,
+            title=rule.title,
+            severity=rule.severity,
+            item_id=item.id,
+            story_id=item.story_id,
+            source=item.source,
+            item_title=item.label,
+            link=item.link,
+            published=item.published,
+            value=match.value,
+            negated=match.negated,
+            evidence=match.evidence,
+            fired_at=fired_at,
+            tags=rule.tags,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
