@@ -12,8 +12,6 @@ import click
 
 from ..config import parse_duration
 from ..models import iso
-from ..pipeline import open_pipeline
-from ..sources import health
 from ..store import Store
 from .main import Context, cli, out
 
@@ -81,6 +79,8 @@ def poll(obj: Context, source_names: tuple[str, ...]) -> None:
       watcher --config config.toml poll
       watcher poll --source seed
     """
+    from ..pipeline import open_pipeline
+
     config = obj.config
     names = list(source_names) or [s.name for s in config.sources if s.enabled]
     for name in names:
@@ -148,6 +148,8 @@ def sources(obj: Context, fmt: str) -> None:
       watcher sources
       watcher sources --format json
     """
+    from ..sources import health
+
     config = obj.config
     if config.database.exists():
         with Store.open(config.database, readonly=True) as store:
