@@ -148,9 +148,9 @@ def sources(obj: Context, fmt: str) -> None:
       watcher sources
       watcher sources --format json
     """
+    config = obj.config
     from ..sources import health
 
-    config = obj.config
     if config.database.exists():
         with Store.open(config.database, readonly=True) as store:
             rows = health(store, config)
