@@ -40,7 +40,7 @@ class Project:
             path = "drop/"
             """
         )
-        text += f"\n[[notify]]\nname = \"hook\"\n{notify}\n" if notify else ""
+        text += f'\n[[notify]]\nname = "hook"\n{notify}\n' if notify else ""
         self.config.write_text(text + textwrap.dedent(extra), encoding="utf-8")
         return self.config
 

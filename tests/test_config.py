@@ -6,11 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from helpers import REPO, Project
 
 from watcher.config import load_config, parse_duration, parse_size
 from watcher.errors import ConfigError
-
-from helpers import REPO, Project
 
 
 def test_bundled_config_polls_only_the_seed_folder() -> None:
