@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify_fixtures import T0, hit, item, make_config, rule
+from notify_fixtures import T0, hit, item, make_config, rule
 from watcher.alerting import route, suppression
 
 AU_MOINS = "L'armée russe a lancé au moins 100 drones sur l'Ukraine."
@@ -53,7 +53,8 @@ def test_three_revisions_give_two_alerts() -> None:
 def test_story_and_escalation(previous_values: list[float | None], value: float | None, expected: str | None) -> None:
     r = rule()
     previous = [
-        hit(r, item(f"Attaque: {i} drones. v{i}", guid="afp-1"), f"{i} drones", v) for i, v in enumerate(previous_values)
+        hit(r, item(f"Attaque: {i} drones. v{i}", guid="afp-1"), f"{i} drones", v)
+        for i, v in enumerate(previous_values)
     ]
     h = hit(r, item("Attaque: 999 drones. new", guid="afp-1"), "999 drones", value)
     assert suppression(r, h, previous=previous, last_alert_at=None, now=T0) == expected

@@ -10,15 +10,17 @@ single-statement conveniences.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -156,13 +158,39 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def locked(method: F) -> F:
+    """Run a Store method while holding the store's lock (see ``Store``)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Store:
-    """One SQLite database. Open with ``Store.open(path)``; use as a context manager to close it."""
+    """One SQLite database. Open with ``Store.open(path)``; use as a context manager to close it.
+
+    The daemon calls the store from scheduler threads, and one sqlite3
+    connection must not be used by two threads at once: every method holds
+    ``self.lock`` (re-entrant) for the whole of its work, and ``transaction()``
+    holds it from BEGIN to COMMIT. New methods must do the same.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
         self.db = sqlite_utils.Database(conn)
+        self.lock = threading.RLock()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run one statement under the lock and return all its rows."""
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -173,13 +201,12 @@ class Store:
             if readonly:
                 if not path.exists():
                     raise StoreError(
-                        f"no database at {path}",
-                        hint="run `watcher poll` or `watcher run` first to create it",
+                        f"no database at {path}", hint="run `watcher poll` or `watcher run` first to create it"
                     )
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy_timeout)
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy_timeout, check_same_thread=False)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
+                conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             store = cls(conn, path)
@@ -214,9 +241,7 @@ class Store:
             )
 
     def _has_migrations(self) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'"
-        ).fetchone()
+        row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
         return row is not None
 
     def _migrate(self) -> None:
@@ -231,9 +256,7 @@ class Store:
             with self.transaction():
                 for statement in _split_sql(sql):
                     self.conn.execute(statement)
-                self.conn.execute(
-                    "INSERT INTO _migrations VALUES (?, ?, ?)", (version, description, iso(_now()))
-                )
+                self.conn.execute("INSERT INTO _migrations VALUES (?, ?, ?)", (version, description, iso(_now())))
             log.info("database migrated version=%s description=%r", version, description)
 
     @property
@@ -244,26 +267,26 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT; rolls back on any exception. Use only raw ``execute`` inside."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
 
     # -- items and hits --------------------------------------------------------------------------
 
+    @locked
     def known_item_ids(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         found: set[str] = set()
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0] for r in self.conn.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk)
-            )
+            found.update(r[0] for r in self.conn.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk))
         return found
 
     def record_cycle(
@@ -317,6 +340,7 @@ class Store:
                 n_deliveries += cur.rowcount
         return CycleResult(n_items, n_hits, n_deliveries)
 
+    @locked
     def hits(
         self,
         *,
@@ -326,7 +350,8 @@ class Store:
         limit: int | None = None,
         include_suppressed: bool = True,
     ) -> list[Hit]:
-        where, args = ["1=1"], []
+        where: list[str] = ["1=1"]
+        args: list[Any] = []
         if rule:
             where.append("rule = ?")
             args.append(rule)
@@ -343,29 +368,39 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [hit_from_row(r) for r in self.conn.execute(sql, args)]
 
+    @locked
     def hit(self, hit_id: str) -> Hit | None:
         row = self.conn.execute("SELECT * FROM hits WHERE id = ?", (hit_id,)).fetchone()
         return hit_from_row(row) if row else None
 
+    @locked
     def item(self, item_id: str) -> Item | None:
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         return item_from_row(row) if row else None
 
-    def items(self, *, since: datetime | None = None) -> Iterator[Item]:
-        if since:
-            rows = self.conn.execute(
-                "SELECT * FROM items WHERE fetched_at >= ? ORDER BY fetched_at", (iso(since),)
-            )
-        else:
-            rows = self.conn.execute("SELECT * FROM items ORDER BY fetched_at")
-        for row in rows:
-            yield item_from_row(row)
+    def items(self, *, since: datetime | None = None, batch: int = 500) -> Iterator[Item]:
+        """Stored items, oldest first, read in batches so a large store never sits in memory at once."""
+        last = ("", "")
+        while True:
+            with self.lock:
+                rows = self.conn.execute(
+                    "SELECT * FROM items WHERE fetched_at >= ? AND (fetched_at, id) > (?, ?)"
+                    " ORDER BY fetched_at, id LIMIT ?",
+                    (iso(since) or "", last[0], last[1], batch),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield item_from_row(row)
+            last = (rows[-1]["fetched_at"], rows[-1]["id"])
 
+    @locked
     def count(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
 
     # -- source state ----------------------------------------------------------------------------
 
+    @locked
     def source_state(self, name: str) -> SourceState:
         row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
         if row is None:
@@ -384,6 +419,7 @@ class Store:
             alerted_failing=bool(row["alerted_failing"]),
         )
 
+    @locked
     def save_source_state(self, state: SourceState, *, kind: str, location: str) -> None:
         self.conn.execute(
             "INSERT INTO sources (name, kind, location, etag, last_modified, body_hash, last_success, last_error,"
@@ -401,12 +437,14 @@ class Store:
             ),
         )  # fmt: skip
 
+    @locked
     def source_states(self) -> list[SourceState]:
         names = [r[0] for r in self.conn.execute("SELECT name FROM sources ORDER BY name")]
         return [self.source_state(n) for n in names]
 
     # -- deliveries ------------------------------------------------------------------------------
 
+    @locked
     def deliveries(self, *, status: DeliveryStatus | str | None = None) -> list[Delivery]:
         if status:
             rows = self.conn.execute(
@@ -418,6 +456,7 @@ class Store:
 
     # -- meta ------------------------------------------------------------------------------------
 
+    @locked
     def set_meta(self, **values: Any) -> None:
         for key, value in values.items():
             self.conn.execute(
@@ -425,6 +464,7 @@ class Store:
                 (key, json.dumps(value, ensure_ascii=False)),
             )
 
+    @locked
     def meta(self) -> dict[str, Any]:
         return {r["key"]: json.loads(r["value"]) for r in self.conn.execute("SELECT key, value FROM meta")}
 
@@ -441,15 +481,16 @@ class Store:
 
     # -- outbox (watcher.notify) -----------------------------------------------------------------
 
+    @locked
     def alerted_hits(self, rule: str, story_id: str) -> list[Hit]:
         """Earlier hits of ``rule`` on ``story_id`` that alerted: the history escalation compares with."""
         rows = self.conn.execute(
-            "SELECT * FROM hits WHERE rule = ? AND story_id = ? AND suppressed IS NULL"
-            " ORDER BY fired_at, rowid",
+            "SELECT * FROM hits WHERE rule = ? AND story_id = ? AND suppressed IS NULL ORDER BY fired_at, rowid",
             (rule, story_id),
         )
         return [hit_from_row(r) for r in rows]
 
+    @locked
     def last_alert_at(self, rule: str) -> datetime | None:
         """When ``rule`` last alerted (any story): what its cooldown counts from."""
         row = self.conn.execute(
@@ -457,6 +498,7 @@ class Store:
         ).fetchone()
         return parse_iso(row[0])
 
+    @locked
     def enqueue(
         self,
         target: str,
@@ -482,6 +524,7 @@ class Store:
             )
             return cur.lastrowid if cur.rowcount else None
 
+    @locked
     def due_deliveries(self, now: datetime) -> list[Delivery]:
         """Pending deliveries whose time has come, oldest first; hits waiting in a digest excluded."""
         rows = self.conn.execute(
@@ -491,6 +534,7 @@ class Store:
         )
         return [delivery_from_row(r) for r in rows]
 
+    @locked
     def undigested(self, target: str) -> list[Delivery]:
         """Pending hit deliveries of ``target`` not yet folded into a digest, oldest first."""
         rows = self.conn.execute(
@@ -500,23 +544,25 @@ class Store:
         )
         return [delivery_from_row(r) for r in rows]
 
+    @locked
     def delivery(self, delivery_id: int) -> Delivery | None:
         row = self.conn.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
         return delivery_from_row(row) if row else None
 
+    @locked
     def digest_members(self, digest_id: int) -> list[Delivery]:
         rows = self.conn.execute("SELECT * FROM deliveries WHERE digest_id = ? ORDER BY id", (digest_id,))
         return [delivery_from_row(r) for r in rows]
 
+    @locked
     def last_digest_at(self, target: str) -> datetime | None:
         row = self.conn.execute(
             "SELECT max(created_at) FROM deliveries WHERE target = ? AND kind = 'digest'", (target,)
         ).fetchone()
         return parse_iso(row[0])
 
-    def fold_into_digest(
-        self, target: str, delivery_ids: Sequence[int], hit_ids: Sequence[str], now: datetime
-    ) -> int:
+    @locked
+    def fold_into_digest(self, target: str, delivery_ids: Sequence[int], hit_ids: Sequence[str], now: datetime) -> int:
         """Create one pending digest delivery carrying ``delivery_ids``, atomically.
 
         The folded hit deliveries stay pending (out of the due queue) until the
@@ -540,6 +586,7 @@ class Store:
                 )
         return digest_id
 
+    @locked
     def mark_sent(self, delivery_id: int, now: datetime) -> bool:
         """Mark a delivery (and the hits a digest carries) sent; False if it was no longer pending."""
         stamp = iso(now)
@@ -550,12 +597,12 @@ class Store:
                 (stamp, delivery_id),
             )
             c.execute(
-                "UPDATE deliveries SET status = 'sent', sent_at = ?"
-                " WHERE digest_id = ? AND status = 'pending'",
+                "UPDATE deliveries SET status = 'sent', sent_at = ? WHERE digest_id = ? AND status = 'pending'",
                 (stamp, delivery_id),
             )
         return cur.rowcount > 0
 
+    @locked
     def mark_failed(self, delivery_id: int, error: str) -> None:
         """Give up on a delivery (and the hits a digest carries), keeping the reason."""
         with self.transaction() as c:
@@ -565,11 +612,11 @@ class Store:
                 (error, delivery_id),
             )
             c.execute(
-                "UPDATE deliveries SET status = 'failed', last_error = ?"
-                " WHERE digest_id = ? AND status = 'pending'",
+                "UPDATE deliveries SET status = 'failed', last_error = ? WHERE digest_id = ? AND status = 'pending'",
                 (f"digest {delivery_id} failed: {error}", delivery_id),
             )
 
+    @locked
     def reschedule(self, delivery_id: int, next_attempt_at: datetime, error: str) -> None:
         """Count a failed attempt and set when to try again."""
         self.conn.execute(
@@ -578,6 +625,7 @@ class Store:
             (error, iso(next_attempt_at), delivery_id),
         )
 
+    @locked
     def postpone(self, delivery_ids: Sequence[int], next_attempt_at: datetime) -> None:
         """Move deliveries that were not attempted (their target is backing off) to ``next_attempt_at``."""
         with self.transaction() as c:

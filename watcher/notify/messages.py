@@ -261,8 +261,7 @@ class Renderer:
                 self._custom[(target.name, f"{which}:{f}")] = self._envs[f].from_string(text)
             except jinja2.TemplateSyntaxError as exc:
                 raise ConfigError(
-                    f"{config.path}: notify {target.name!r}: {which}_template line {exc.lineno}:"
-                    f" {exc.message}",
+                    f"{config.path}: notify {target.name!r}: {which}_template line {exc.lineno}: {exc.message}",
                     hint="templates are Jinja2; see docs/config.md for the variables",
                 ) from None
 
@@ -273,9 +272,7 @@ class Renderer:
             try:
                 return custom.render(**ctx)
             except Exception as exc:  # a broken user template must not lose the alert
-                log.warning(
-                    "template failed target=%s which=%s error=%s; using the default", target, which, exc
-                )
+                log.warning("template failed target=%s which=%s error=%s; using the default", target, which, exc)
         return self._envs[key_fmt].get_template(default).render(**ctx)
 
     def hit(self, hit: Hit, item: Item | None, *, fmt: str, target: str | None = None) -> Message:

@@ -142,9 +142,7 @@ class Notifier:
             digest_id = self.store.fold_into_digest(cfg.name, [d.id for d in waiting], hit_ids, now)
             report.digests += 1
             why = "digest" if cfg.digest is not None else "flood"
-            log.info(
-                "digest created id=%s target=%s hits=%s reason=%s", digest_id, cfg.name, len(hit_ids), why
-            )
+            log.info("digest created id=%s target=%s hits=%s reason=%s", digest_id, cfg.name, len(hit_ids), why)
 
     def _attempt(self, target: Target, d: Delivery, now: datetime, report: FlushReport) -> datetime | None:
         """Send one delivery and record the result; returns the retry time after a temporary failure."""
@@ -170,9 +168,7 @@ class Notifier:
             self._give_up(d, error, report, url=target.url)
             return None
         if now - d.created_at >= self.config.retry_for:
-            self._give_up(
-                d, f"still failing after {_human(self.config.retry_for)}: {error}", report, url=target.url
-            )
+            self._give_up(d, f"still failing after {_human(self.config.retry_for)}: {error}", report, url=target.url)
             return None
         delay = min(self.config.retry_initial * (1 << min(d.attempts, 30)), self.config.retry_max)
         retry_at = now + delay
@@ -187,9 +183,7 @@ class Notifier:
     def _give_up(self, d: Delivery, error: str, report: FlushReport, *, url: str = "") -> None:
         self.store.mark_failed(d.id, error)
         report.failed += 1
-        line = (
-            f"delivery {d.id} ({d.kind}{' ' + d.hit_id if d.hit_id else ''}) to {d.target!r} failed: {error}"
-        )
+        line = f"delivery {d.id} ({d.kind}{' ' + d.hit_id if d.hit_id else ''}) to {d.target!r} failed: {error}"
         report.errors.append(line)
         log.error("delivery failed id=%s target=%s url=%s kind=%s hit=%s error=%s",
                   d.id, d.target, url, d.kind, d.hit_id, error)  # fmt: skip
@@ -244,9 +238,7 @@ class Notifier:
             now = self.clock()
             report = FlushReport()
             for name in names:
-                delivery_id = self.store.enqueue(
-                    name, "admin", {"title": title, "body": body}, now=now, dedupe_key=key
-                )
+                delivery_id = self.store.enqueue(name, "admin", {"title": title, "body": body}, now=now, dedupe_key=key)
                 d = self.store.delivery(delivery_id) if delivery_id is not None else None
                 target = self.targets.get(name)
                 if d is not None and target is not None:
