@@ -6,8 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from notify_fixtures import T0, hit, item, make_config, rule
+
 from watcher.alerting import route, suppression
 
 AU_MOINS = "L'armée russe a lancé au moins 100 drones sur l'Ukraine."

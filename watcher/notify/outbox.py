@@ -82,6 +82,7 @@ class Notifier:
         )
         self.targets: dict[str, Target] = {cfg.name: Target(cfg, asset) for cfg in config.notify}
         self._lock = threading.RLock()
+        self._wanted = False
         self._pending_admin: list[str] = []
 
     # -- decisions -------------------------------------------------------------------------------
@@ -107,26 +108,46 @@ class Notifier:
     # -- sending ---------------------------------------------------------------------------------
 
     def flush(self, *, now: datetime | None = None) -> FlushReport:
-        """Send every due delivery and digest; never raises for a target's failure."""
-        with self._lock:
-            now = now or self.clock()
-            report = FlushReport()
-            self._fold_digests(now, report)
-            queue: dict[str, list[Delivery]] = {}
-            for d in self.store.due_deliveries(now):
-                queue.setdefault(d.target, []).append(d)
-            for name, deliveries in queue.items():
-                target = self.targets.get(name)
-                for i, d in enumerate(deliveries):
-                    if target is None:
-                        self._give_up(d, f"target {name!r} is no longer in the config", report)
-                        continue
-                    retry_at = self._attempt(target, d, now, report)
-                    if retry_at is not None:
-                        self.store.postpone([later.id for later in deliveries[i + 1 :]], retry_at)
-                        break
-            self._report_failures()
-            return report
+        """Send every due delivery and digest; never raises for a target's failure.
+
+        Never blocks on another thread's flush: apprise spaces sends to one
+        service seconds apart, so a flush can be long, and the pipeline calls
+        this after every source run. A caller that finds a flush running leaves
+        it a request for one more pass and returns an empty report.
+        """
+        report = FlushReport()
+        while True:
+            self._wanted = True
+            if not self._lock.acquire(blocking=False):
+                return report
+            try:
+                while self._wanted:
+                    self._wanted = False
+                    self._flush_once(now or self.clock(), report)
+            finally:
+                self._lock.release()
+            if not self._wanted:
+                return report
+
+    def _flush_once(self, now: datetime, report: FlushReport) -> None:
+        self._fold_digests(now, report)
+        queue: dict[str, list[Delivery]] = {}
+        digesting = {cfg.name for cfg in self.config.notify if cfg.digest is not None}
+        for d in self.store.due_deliveries(now):
+            if d.kind == "hit" and d.target in digesting:
+                continue  # waits for its digest window
+            queue.setdefault(d.target, []).append(d)
+        for name, deliveries in queue.items():
+            target = self.targets.get(name)
+            for i, d in enumerate(deliveries):
+                if target is None:
+                    self._give_up(d, f"target {name!r} is no longer in the config", report)
+                    continue
+                retry_at = self._attempt(target, d, now, report)
+                if retry_at is not None:
+                    self.store.postpone([later.id for later in deliveries[i + 1 :]], retry_at)
+                    break
+        self._report_failures()
 
     def _fold_digests(self, now: datetime, report: FlushReport) -> None:
         for cfg in self.config.notify:
@@ -229,20 +250,21 @@ class Notifier:
     # -- admin notices and tests -----------------------------------------------------------------
 
     def admin(self, title: str, body: str, *, key: str | None = None) -> None:
-        """Tell the operators (targets tagged ``admin``); ``key`` makes a notice go out once per target."""
-        with self._lock:
-            names = admin_targets(self.config.notify)
-            log.warning("admin notice title=%r targets=%s", title, ",".join(names) or "none")
-            if not names:
-                return
-            now = self.clock()
-            report = FlushReport()
-            for name in names:
-                delivery_id = self.store.enqueue(name, "admin", {"title": title, "body": body}, now=now, dedupe_key=key)
-                d = self.store.delivery(delivery_id) if delivery_id is not None else None
-                target = self.targets.get(name)
-                if d is not None and target is not None:
-                    self._attempt(target, d, now, report)
+        """Tell the operators (targets tagged ``admin``); ``key`` makes a notice go out once per target.
+
+        The notice is queued in the outbox like any alert (so it survives a
+        restart and is retried), then a flush is requested.
+        """
+        names = admin_targets(self.config.notify)
+        log.warning("admin notice title=%r targets=%s", title, ",".join(names) or "none")
+        if not names:
+            return
+        now = self.clock()
+        queued = [
+            self.store.enqueue(name, "admin", {"title": title, "body": body}, now=now, dedupe_key=key) for name in names
+        ]
+        if any(q is not None for q in queued):
+            self.flush()
 
     def test(self, tag: str | None = None) -> list[TargetResult]:
         """Send a test message to every target (or those tagged ``tag``) and report each real result."""

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import apprise
 
@@ -73,7 +74,11 @@ class Target:
                 f"notify target {cfg.name!r}: not a valid apprise URL ({self.schema}://...)",
                 hint="see https://github.com/caronc/apprise/wiki for the URL of each service",
             )
-        self.url = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+        if self.schema == console.SCHEMA:
+            plugin.request_rate_per_sec = (
+                0  # apprise spaces sends 5.5 s apart by default; a terminal needs no politeness
+            )
+        self.url = _loggable(str(plugin.url(privacy=True)))  # type: ignore[no-untyped-call]
         self._apprise = apprise.Apprise(asset=asset)
         self._apprise.add(plugin)
         self.format = cfg.format or _preferred_format(plugin)
@@ -118,6 +123,17 @@ class Target:
                 kind = "permanent" if permanent else "temporary"
                 return Outcome(False, permanent=permanent, error=f"HTTP {status} ({kind}): {summary}")
         return Outcome(False, error=summary)
+
+
+def _loggable(privacy_url: str) -> str:
+    """apprise's privacy form without path and query: generic webhooks (json://, form://) keep path
+    tokens in that form (``json://host/hook/<token>``), and the target's name identifies it anyway."""
+    try:
+        parts = urlsplit(privacy_url)
+    except ValueError:
+        return privacy_url.split(":", 1)[0] + "://…"
+    tail = "/…" if parts.path.strip("/") else ""
+    return f"{parts.scheme}://{parts.netloc}{tail}"
 
 
 def _preferred_format(plugin: Any) -> str:
