@@ -275,24 +275,33 @@ class Renderer:
                 log.warning("template failed target=%s which=%s error=%s; using the default", target, which, exc)
         return self._envs[key_fmt].get_template(default).render(**ctx)
 
-    def hit(self, hit: Hit, item: Item | None, *, fmt: str, target: str | None = None) -> Message:
+    def hit(
+        self, hit: Hit, item: Item | None, *, fmt: str, target: str | None = None, title_fmt: str = "text"
+    ) -> Message:
+        """``title_fmt`` is the body's format for services that have no title field: apprise then
+        pastes the title into the body as is (``<b>{title}</b>``), so it must be escaped like the body."""
         title = self._render(target, "title", fmt, "hit.title.j2", {"hit": hit_context(hit, item, "text")})
         body = self._render(target, "body", fmt, f"hit.{fmt}.j2", {"hit": hit_context(hit, item, fmt)})
-        return Message(_one_line(title), body.strip() + "\n")
+        return Message(_title(title, title_fmt), body.strip() + "\n")
 
-    def digest(self, hits: Sequence[tuple[Hit, Item | None]], *, fmt: str, target: str) -> Message:
+    def digest(
+        self, hits: Sequence[tuple[Hit, Item | None]], *, fmt: str, target: str, title_fmt: str = "text"
+    ) -> Message:
         ctx = {"hits": [hit_context(h, i, fmt) for h, i in hits], "count": len(hits), "target": clean(target)}
         title = self._envs["text"].get_template("digest.title.j2").render(**ctx)
         body = self._envs[fmt].get_template(f"digest.{fmt}.j2").render(**ctx)
-        return Message(_one_line(title), body.strip() + "\n")
+        return Message(_title(title, title_fmt), body.strip() + "\n")
 
-    def notice(self, title: str, body: str, *, fmt: str) -> Message:
+    def notice(self, title: str, body: str, *, fmt: str, title_fmt: str = "text") -> Message:
         """An admin or test notice: our own words, but they may quote hostile names (feeds, files)."""
         ctx = {"title": clean(title), "lines": [clean(line) for line in body.splitlines()]}
         rendered = self._envs[fmt].get_template(f"notice.{fmt}.j2").render(**ctx)
-        return Message(_one_line(clean(title)), rendered.strip() + "\n")
+        return Message(_title(clean(title), title_fmt), rendered.strip() + "\n")
 
 
-def _one_line(text: str) -> str:
+def _title(text: str, fmt: str) -> str:
     text = _SPACES.sub(" ", _UNSAFE.sub("", text)).strip()
-    return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
+    text = text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
+    if fmt == "html":
+        return str(escape(text))
+    return md_escape(text) if fmt == "markdown" else text

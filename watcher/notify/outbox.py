@@ -222,13 +222,13 @@ class Notifier:
         )
 
     def _message(self, target: Target, d: Delivery) -> Message:
-        fmt = target.format if target.format in ("text", "html", "markdown") else "text"
+        fmt, tfmt = target.format, target.title_format
         payload = d.payload or {}
         if d.kind == "hit":
             hit = self.store.hit(d.hit_id or "")
             if hit is None:
                 raise LookupError(f"hit {d.hit_id} is not in the database")
-            return self.renderer.hit(hit, self.store.item(hit.item_id), fmt=fmt, target=target.name)
+            return self.renderer.hit(hit, self.store.item(hit.item_id), fmt=fmt, target=target.name, title_fmt=tfmt)
         if d.kind == "digest":
             pairs = []
             for hit_id in payload.get("hit_ids", []):
@@ -237,8 +237,9 @@ class Notifier:
                     pairs.append((hit, self.store.item(hit.item_id)))
             if not pairs:
                 raise LookupError(f"digest {d.id} lists no hit that is in the database")
-            return self.renderer.digest(pairs, fmt=fmt, target=target.name)
-        return self.renderer.notice(str(payload.get("title", "")), str(payload.get("body", "")), fmt=fmt)
+            return self.renderer.digest(pairs, fmt=fmt, target=target.name, title_fmt=tfmt)
+        title, body = str(payload.get("title", "")), str(payload.get("body", ""))
+        return self.renderer.notice(title, body, fmt=fmt, title_fmt=tfmt)
 
     def _notify_type(self, d: Delivery) -> str:
         if d.kind == "hit" and d.hit_id:
@@ -285,9 +286,7 @@ class Notifier:
             f"Sent at {now.strftime('%Y-%m-%dT%H:%M:%SZ')}. If you read this, alerts will reach you here."
         )
         delivery_id = self.store.enqueue(cfg.name, "test", {"title": title, "body": body}, now=now, due=False)
-        message = self.renderer.notice(
-            title, body, fmt=target.format if target.format in ("html", "markdown") else "text"
-        )
+        message = self.renderer.notice(title, body, fmt=target.format, title_fmt=target.title_format)
         outcome: Outcome = target.send(message.title, message.body, notify_type="info")
         if delivery_id is not None:
             if outcome.ok:

@@ -82,6 +82,10 @@ class Target:
         self._apprise = apprise.Apprise(asset=asset)
         self._apprise.add(plugin)
         self.format = cfg.format or _preferred_format(plugin)
+        if self.format not in ("text", "html", "markdown"):
+            self.format = "text"
+        # Services without a title field get the title pasted into the body, in the body's format.
+        self.title_format = "text" if int(getattr(plugin, "title_maxlen", 0) or 0) > 0 else self.format
 
     def send(self, title: str, body: str, *, notify_type: str = "info") -> Outcome:
         try:
