@@ -60,7 +60,7 @@ def test_notify_test_reports_each_target_and_fails_when_one_does(tmp_path: Path,
 
 def test_invalid_target_url_is_one_line(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, '[[notify]]\nname = "bad"\nurl = "nosuchservice://token@host"\n')
-    code, stdout, stderr = run("--config", str(cfg), "notify", "test")
+    code, _stdout, stderr = run("--config", str(cfg), "notify", "test")
     assert code == 2
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: notify target 'bad': not a valid apprise URL (nosuchservice://...)"]

@@ -119,7 +119,7 @@ def test_custom_templates_are_escaped_like_ours(tmp_path: Path) -> None:
 
 def test_custom_template_from_a_file_next_to_the_config(tmp_path: Path) -> None:
     (tmp_path / "alert.md.j2").write_text("Drones: {{ hit.value }} in *{{ hit.item }}*\n", encoding="utf-8")
-    title, body = render(tmp_path, "markdown", body_template="alert.md.j2")
+    _title, body = render(tmp_path, "markdown", body_template="alert.md.j2")
     assert body.startswith(r"Drones: 188 in *\[click\]\(javascript:alert\(1\)\) \*boom\*")
 
 
@@ -130,12 +130,12 @@ def test_template_syntax_error_is_one_line_naming_target_and_line(tmp_path: Path
 
 
 def test_template_that_fails_at_render_falls_back_to_the_default(tmp_path: Path) -> None:
-    title, body = render(tmp_path, "text", body_template="{{ hit.value / 0 }}")
+    _title, body = render(tmp_path, "text", body_template="{{ hit.value / 0 }}")
     assert "Massive drone attack" in body and "Hit: " in body
 
 
 def test_sandbox_refuses_python_internals(tmp_path: Path) -> None:
-    title, body = render(tmp_path, "text", body_template="{{ hit.__class__.__mro__[1].__subclasses__() }}")
+    _title, body = render(tmp_path, "text", body_template="{{ hit.__class__.__mro__[1].__subclasses__() }}")
     assert "subclasses" not in body and "Hit: " in body  # refused, so the default template was used
 
 
