@@ -381,3 +381,47 @@ def test_logs_show_targets_only_in_privacy_form(
     assert results[1].url == f"json://user:****@127.0.0.1:{webhook.port}/…"
     for text in (out, err, caplog.text, stored, repr(results)):
         assert token not in text
+
+
+def test_admin_notice_with_a_key_goes_out_once(tmp_path: Path, webhook: WebhookServer) -> None:
+    cfg = make_config(
+        tmp_path,
+        [
+            {"name": "ops", "url": webhook.url, "tags": ["admin"]},
+            {"name": "desk", "url": "console://", "tags": ["desk"]},
+        ],
+    )
+    clock = Clock()
+    with notifier(cfg, clock) as (store, n):
+        for _ in range(3):
+            n.admin("watcher: source afp is failing", "5 failures in a row\n@everyone look", key="failing:afp:1")
+            clock.advance(minutes=5)
+            n.flush()
+        n.admin("watcher: source afp recovered", "polling again", key="recovered:afp:1")
+        assert [(d.kind, d.target, d.status.value) for d in store.deliveries()] == [
+            ("admin", "ops", "sent"),
+            ("admin", "ops", "sent"),
+        ]
+    assert [r.json()["title"] for r in webhook.requests] == [
+        "watcher: source afp is failing",
+        "watcher: source afp recovered",
+    ]
+    assert "@everyone" not in webhook.requests[0].json()["message"]
+    assert webhook.requests[0].json()["type"] == "warning"
+
+
+def test_admin_notice_without_admin_target_is_only_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = make_config(tmp_path, [{"name": "desk", "url": "console://", "tags": ["desk"]}])
+    with caplog.at_level(logging.WARNING, logger="watcher"), notifier(cfg, Clock()) as (store, n):
+        n.admin("watcher: rules reload failed", "rules/x.yaml:3:1: unknown key")
+        assert store.deliveries() == []
+    assert "admin notice title='watcher: rules reload failed' targets=none" in caplog.text
+
+
+def test_a_rule_routed_nowhere_is_logged_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = make_config(tmp_path, [{"name": "desk", "url": "console://", "tags": ["desk"]}])
+    with caplog.at_level(logging.WARNING, logger="watcher"), notifier(cfg, Clock()) as (_, n):
+        assert n.route(rule(notify=("sport",))) == []
+        assert n.route(rule(notify=("sport",))) == []
+        assert n.route(rule("other")) == ["desk"]
+    assert caplog.text.count("rule alerts reach no target rule=drones notify=sport") == 1

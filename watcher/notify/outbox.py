@@ -83,12 +83,21 @@ class Notifier:
         self.targets: dict[str, Target] = {cfg.name: Target(cfg, asset) for cfg in config.notify}
         self._lock = threading.RLock()
         self._wanted = False
+        self._unrouted: set[str] = set()
         self._pending_admin: list[str] = []
 
     # -- decisions -------------------------------------------------------------------------------
 
     def route(self, rule: Rule) -> list[str]:
-        return route(rule, self.config.notify)
+        """Target names for a rule's alerts (see ``watcher.alerting.route``)."""
+        names = route(rule, self.config.notify)
+        if not names and rule.id not in self._unrouted:
+            self._unrouted.add(rule.id)  # once per rule: a misrouted rule must not flood the log
+            log.warning(
+                "rule alerts reach no target rule=%s notify=%s; its hits are stored but not sent",
+                rule.id, ",".join(rule.notify) or "(every target)",
+            )  # fmt: skip
+        return names
 
     def plan(self, rule: Rule, hit: Hit, *, now: datetime | None = None) -> tuple[str | None, list[str]]:
         """Suppression reason and target names for a hit, from the history in the store.
