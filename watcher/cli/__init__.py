@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import main as _main  # noqa: F401  (defines the group and global options)
 from . import core as _core  # noqa: F401
+from . import service as _service  # noqa: F401
 from .main import cli, main
 
 __all__ = ["cli", "main"]

@@ -1,0 +1,549 @@
+"""The daemon: APScheduler, signals, live reloads, systemd notification, status.
+
+Threads, and why:
+
+* the **pipeline thread** (one worker) runs everything that touches the
+  database: source runs, delivery flushes, retention, status writes. A sqlite3
+  connection belongs to the thread that opened it and the outbox decisions
+  (story, cooldown) must see each other's results, so these are serialised
+  here rather than locked piecemeal; fetch concurrency lives in the Fetcher.
+* the **scheduler thread** (APScheduler's) decides when jobs are due; the
+  **control executor** runs the watchdog heartbeat. A heartbeat that completes
+  proves the scheduler is alive, and it withholds ``WATCHDOG=1`` while the
+  pipeline thread has been stuck in one job for longer than any run may take,
+  so systemd restarts a daemon that hangs instead of trusting a timer thread.
+* the **main thread** only waits for signals: SIGTERM/SIGINT stop, SIGHUP
+  reloads config and rules. Rule files are also watched (``reload.py``).
+
+Shutdown lets the running job finish within ``shutdown_grace``: the outbox
+makes an interrupted run harmless (items not committed are fetched again,
+committed deliveries are sent on the next start), so past the grace period
+the process exits anyway.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from apscheduler.executors.pool import BasePoolExecutor, ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import Config, SourceConfig, load_config
+from .errors import RulesError, WatcherError
+from .lock import DatabaseLock
+from .metrics import Metrics
+from .models import UTC, iso
+from .reload import RuleWatcher, fingerprint
+from .rules import RuleSet, load_rules
+from .systemd import SystemdNotifier
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY = 5.0  # seconds between outbox flushes: retries and digests fall due over time
+RETENTION_EVERY = timedelta(hours=6)
+HEARTBEAT_DEFAULT = 10.0  # seconds, when systemd asks for no watchdog
+HANG_ENV = "WATCHER_TEST_HANG"  # test hook: seconds after start at which the scheduler loop hangs
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+class _SharedPool(BasePoolExecutor):
+    """An APScheduler executor over a pool the daemon owns and drains itself at shutdown."""
+
+    def __init__(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
+        super().__init__(pool)
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
+def _now_iso() -> str:
+    return iso(datetime.now(UTC)) or ""
+
+
+class Daemon:
+    def __init__(self, config_path: Path, *, notifier: SystemdNotifier | None = None) -> None:
+        self.config_path = config_path
+        self.config: Config = load_config(config_path)
+        self.sd = notifier or SystemdNotifier()
+        self.metrics = Metrics()
+        self.lock = DatabaseLock(self.config.database)
+        self._stop = threading.Event()
+        self._reload_requested = threading.Event()
+        self._wake = threading.Event()
+        self._reload_lock = threading.RLock()
+        self._loop = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="watcher-pipeline")
+        self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
+        self._trigger_seq = 0
+        self._busy_since: float | None = None
+        self._stuck_logged = False
+        self._failing: dict[str, bool] = {}
+        self._reported_rules_error: str | None = None
+        self._folder_watchers: list[_Stoppable] = []
+        self._rule_watcher: RuleWatcher | None = None
+        self.scheduler: BackgroundScheduler | None = None
+        # Built on the pipeline thread by _open(): see the module docstring.
+        self.store: Any = None
+        self.pipeline: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self._install_signals()
+        self.lock.acquire()
+        try:
+            return self._run()
+        finally:
+            self.lock.release()
+
+    def _run(self) -> int:
+        config = self.config
+        baseline = fingerprint(config.rules)
+        ruleset = self._load_rules(config)
+        try:
+            self._on_loop(self._open, config, ruleset)
+        except BaseException:
+            self._loop.shutdown(wait=False, cancel_futures=True)
+            raise
+        self._submit(self._flush, "startup")  # outbox recovery before any new work
+        if config.metrics:
+            self.metrics.serve(config.metrics)
+        self.metrics.started.set(time.time())
+        self._start_scheduler()
+        self._start_watchers(baseline)
+        enabled = [s for s in config.sources if s.enabled]
+        self.sd.ready(f"watching {len(enabled)} sources with {len(ruleset)} rules")
+        log.info(
+            "daemon started pid=%d sources=%d rules=%d database=%s",
+            os.getpid(), len(enabled), len(ruleset), config.database,
+        )  # fmt: skip
+        if not enabled:
+            log.warning("no enabled source in %s: nothing to poll", config.path)
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                self.reload_config()
+        return self._shutdown()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _install_signals(self) -> None:
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            # Only set flags here: logging or locking inside a signal handler can deadlock.
+            if signum == signal.SIGHUP:
+                self._reload_requested.set()
+            else:
+                self._stop.set()
+            self._wake.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, on_signal)
+
+    def _open(self, config: Config, ruleset: RuleSet) -> None:
+        from .notify import Notifier
+        from .pipeline import Pipeline
+        from .sources import Fetcher
+        from .store import Store
+
+        self.store = Store.open(config.database)
+        fetcher = Fetcher(config)
+        notifier = Notifier(config, self.store)
+        self.pipeline = Pipeline(config, self.store, ruleset, notifier, fetcher)
+        self.store.set_meta(
+            started_at=_now_iso(),
+            stopped_at=None,
+            pid=os.getpid(),
+            config=str(config.path),
+            rules_count=len(ruleset),
+            rules_hash=ruleset.hash,
+            last_reload={"at": _now_iso(), "ok": True, "message": "rules loaded at start"},
+        )
+        self.metrics.rules_loaded.set(len(ruleset))
+        self._refresh_delivery_gauges()
+
+    def _shutdown(self) -> int:
+        grace = self.config.shutdown_grace.total_seconds()
+        deadline = time.monotonic() + grace
+        self.sd.stopping()
+        log.info("daemon stopping grace=%.0fs", grace)
+        self._stop_watchers()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        closing = self._loop.submit(self._close_on_loop)  # runs after the in-flight job; queued ones skip
+        try:
+            closing.result(timeout=max(0.0, deadline - time.monotonic()))
+        except concurrent.futures.TimeoutError:
+            log.warning(
+                "shutdown grace expired after %.0fs: abandoning the running job "
+                "(uncommitted items are fetched again and pending deliveries sent on the next start)",
+                grace,
+            )
+            self.metrics.close()
+            self.lock.release()
+            logging.shutdown()
+            os._exit(0)
+        self._loop.shutdown(wait=True)
+        self.metrics.close()
+        self.sd.close()
+        log.info("daemon stopped")
+        return 0
+
+    def _close_on_loop(self) -> None:
+        pipeline, store = self.pipeline, self.store
+        if store is not None:
+            self._guard(lambda: store.set_meta(stopped_at=_now_iso()))
+        if pipeline is not None:
+            self._guard(pipeline.notifier.close)
+            self._guard(pipeline.fetcher.close)
+        if store is not None:
+            self._guard(store.close)
+
+    # -- the pipeline thread ---------------------------------------------------------------------
+
+    def _on_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn`` on the pipeline thread and wait for it (exceptions propagate)."""
+        return self._loop.submit(fn, *args).result()
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Queue ``fn`` on the pipeline thread; exceptions are logged, never raised."""
+        try:
+            self._loop.submit(self._guard, fn, *args)
+        except RuntimeError:  # pool already shut down: the daemon is exiting
+            pass
+
+    def _guard(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except WatcherError as exc:
+            log.error("%s", exc)
+        except Exception:  # a bug in one job must never stop the daemon
+            log.exception("daemon job crashed job=%s", getattr(fn, "__name__", fn))
+
+    def _job_source(self, name: str, trigger: str = "schedule") -> None:
+        if trigger == "drop":
+            with self._pending_lock:
+                self._pending.discard(name)
+        if self._stop.is_set():
+            return
+        self._busy_since = time.monotonic()
+        try:
+            run = self.pipeline.run_source(name)
+        finally:
+            self._busy_since = None
+        self._record_run(run)
+
+    def _record_run(self, run: Any) -> None:
+        m = self.metrics
+        m.items.labels(run.name).inc(run.new_items)
+        m.hits.labels(run.name).inc(run.new_hits)
+        m.source_runs.labels(run.name, "error" if run.error else "ok").inc()
+        if run.error:
+            m.source_errors.labels(run.name).inc()
+        self._failing[run.name] = bool(run.error)
+        m.sources_failing.set(sum(self._failing.values()))
+        m.cycle_duration.observe(run.duration)
+        m.last_cycle.set(time.time())
+        last = {
+            "at": _now_iso(),
+            "source": run.name,
+            "new_items": run.new_items,
+            "new_hits": run.new_hits,
+            "error": run.error,
+            "duration": round(run.duration, 3),
+        }
+        self._guard(lambda: self.store.set_meta(last_cycle=last))
+        self._refresh_delivery_gauges()
+        outcome = f"error: {run.error}" if run.error else f"{run.new_items} new items, {run.new_hits} hits"
+        self.sd.status(f"last cycle {run.name}: {outcome}; {len(self.pipeline.ruleset)} rules")
+
+    def _flush(self, why: str = "periodic") -> None:
+        if self._stop.is_set() and why != "startup":
+            return
+        self._busy_since = time.monotonic()
+        try:
+            self.pipeline.notifier.flush()
+        finally:
+            self._busy_since = None
+        self._refresh_delivery_gauges()
+
+    def _retention(self) -> None:
+        retention = self.config.retention
+        if retention is None or self._stop.is_set():
+            return
+        pruned = self.store.prune(retention)
+        if pruned:
+            log.info("retention pruned items=%d older_than=%s", pruned, retention)
+
+    def _refresh_delivery_gauges(self) -> None:
+        def refresh() -> None:
+            counts = dict.fromkeys(("pending", "sent", "failed"), 0)
+            for row in self.store.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status"):
+                counts[row[0]] = row[1]
+            for status, n in counts.items():
+                self.metrics.deliveries.labels(status).set(n)
+
+        self._guard(refresh)
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def _start_scheduler(self) -> None:
+        scheduler = BackgroundScheduler(
+            executors={"default": _SharedPool(self._loop), "control": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=UTC,
+        )
+        self.scheduler = scheduler
+        self._schedule_sources(self.config, previous=None)
+        scheduler.add_job(
+            self._guard, IntervalTrigger(seconds=FLUSH_EVERY), args=[self._flush], id="flush",
+            misfire_grace_time=int(FLUSH_EVERY),
+        )  # fmt: skip
+        if self.config.retention is not None:
+            scheduler.add_job(
+                self._guard, IntervalTrigger(seconds=RETENTION_EVERY.total_seconds()), args=[self._retention],
+                id="retention", next_run_time=_in(60), misfire_grace_time=3600,
+            )  # fmt: skip
+        beat = self.sd.watchdog_interval or HEARTBEAT_DEFAULT
+        scheduler.add_job(
+            self._heartbeat, IntervalTrigger(seconds=beat), id="heartbeat", executor="control",
+            next_run_time=_in(0), misfire_grace_time=max(1, int(beat)),
+        )  # fmt: skip
+        hang = os.environ.get(HANG_ENV)
+        if hang:
+            log.warning("test hook %s=%s: the scheduler loop will hang", HANG_ENV, hang)
+            scheduler.add_job(self._stop.wait, "date", run_date=_in(float(hang)), id="test-hang", executor="control")
+        scheduler.start()
+
+    def _schedule_sources(self, config: Config, previous: Config | None) -> None:
+        """Add, replace or drop one job per source; unchanged sources keep their schedule."""
+        assert self.scheduler is not None
+        old = {s.name: s for s in previous.sources} if previous else {}
+        new = {s.name: s for s in config.sources if s.enabled}
+        for name in old:
+            if name not in new or old[name] != new[name]:
+                job = self.scheduler.get_job(f"source:{name}")
+                if job is not None:
+                    job.remove()
+        for name, source in new.items():
+            if name in old and old[name] == source and self.scheduler.get_job(f"source:{name}"):
+                continue
+            self.scheduler.add_job(
+                self._guard, _trigger(source, config), args=[self._job_source, name], id=f"source:{name}",
+                name=f"source {name}", next_run_time=_in(0), replace_existing=True,
+                misfire_grace_time=max(1, int(source.interval.total_seconds())),
+            )  # fmt: skip
+
+    def trigger_source(self, name: str) -> None:
+        """Run a source as soon as the pipeline thread is free (a file landed in its drop folder)."""
+        if self._stop.is_set() or self.scheduler is None:
+            return
+        with self._pending_lock:
+            if name in self._pending:
+                return  # a run is already queued and will see this file too
+            self._pending.add(name)
+            self._trigger_seq += 1
+            job_id = f"drop:{name}:{self._trigger_seq}"
+        try:
+            self.scheduler.add_job(
+                self._guard, "date", args=[self._job_source, name, "drop"], id=job_id, misfire_grace_time=None
+            )
+        except Exception as exc:  # scheduler shutting down
+            with self._pending_lock:
+                self._pending.discard(name)
+            log.debug("drop trigger dropped source=%s error=%s", name, exc)
+
+    def _heartbeat(self) -> None:
+        busy = self._busy_since
+        limit = self._stuck_after()
+        if busy is not None and time.monotonic() - busy > limit:
+            if not self._stuck_logged:
+                log.error("pipeline stuck for more than %.0fs: withholding the systemd watchdog ping", limit)
+                self._stuck_logged = True
+            return
+        self._stuck_logged = False
+        self.sd.watchdog()
+
+    def _stuck_after(self) -> float:
+        """Longer than any honest job: every fetch has a deadline, so past this the thread is hung."""
+        longest = max((s.timeout.total_seconds() for s in self.config.sources), default=30.0)
+        return 4 * longest + 60
+
+    # -- watchers --------------------------------------------------------------------------------
+
+    def _start_watchers(self, baseline: Any = None) -> None:
+        from .sources import watch_folder
+
+        config = self.config
+        for source in config.sources:
+            if not source.enabled or source.path is None:
+                continue
+            try:
+                self._folder_watchers.append(watch_folder(source.path, _bind(self.trigger_source, source.name)))
+            except (OSError, WatcherError) as exc:
+                log.warning("drop folder not watched, polled at its interval source=%s error=%s", source.name, exc)
+        self._rule_watcher = RuleWatcher(config.rules, self.reload_rules, baseline=baseline)
+        self._rule_watcher.start()
+
+    def _stop_watchers(self) -> None:
+        for w in self._folder_watchers:
+            try:
+                w.stop()
+            except Exception as exc:  # never let a watcher keep the daemon from stopping
+                log.debug("folder watcher stop failed error=%s", exc)
+        self._folder_watchers = []
+        if self._rule_watcher is not None:
+            self._rule_watcher.stop()
+            self._rule_watcher = None
+
+    # -- reloads ---------------------------------------------------------------------------------
+
+    def _load_rules(self, config: Config) -> RuleSet:
+        return load_rules(
+            list(config.rules), regex_timeout=config.regex_timeout.total_seconds(), max_text=config.max_text
+        )
+
+    def reload_rules(self) -> bool:
+        """Validate the rule files whole and swap them in atomically; keep the old set if invalid."""
+        with self._reload_lock:
+            if self._stop.is_set() or self.pipeline is None:
+                return False
+            started = time.monotonic()
+            try:
+                ruleset = self._load_rules(self.config)
+            except RulesError as exc:
+                self._rules_failed(exc)
+                return False
+            except Exception as exc:  # unreadable folder, a bug in the loader: keep the old rules
+                log.exception("rules reload crashed; previous rules stay active")
+                self._rules_failed(RulesError([], hint=str(exc)))
+                return False
+            previous = self.pipeline.ruleset
+            self.pipeline.ruleset = ruleset  # one assignment: a run uses either the old set or the new
+            self._reported_rules_error = None
+            self.metrics.reloads.labels("ok").inc()
+            self.metrics.rules_loaded.set(len(ruleset))
+            changed = ruleset.hash != previous.hash
+            log.info(
+                "rules reloaded count=%d hash=%s changed=%s duration=%.3fs",
+                len(ruleset), ruleset.hash, changed, time.monotonic() - started,
+            )  # fmt: skip
+            self._submit(self._record_reload, True, f"{len(ruleset)} rules loaded", ruleset)
+            return True
+
+    def _rules_failed(self, exc: RulesError) -> None:
+        problems = [str(p) for p in exc.problems] or [str(exc.hint or exc)]
+        log.error("rules reload failed, previous rules stay active: %s", problems[0])
+        for extra in problems[1:]:
+            log.error("rules problem: %s", extra)
+        self.metrics.reloads.labels("error").inc()
+        text = "\n".join(problems)
+        self._submit(self._record_reload, False, problems[0], None)
+        if text == self._reported_rules_error:
+            return  # the same mistake saved again: the admins already know
+        self._reported_rules_error = text
+        key = "rules-invalid:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+        body = (
+            "The rule files were changed but are invalid, so watcher keeps running with the previous rules.\n\n"
+            + text
+            + "\n\nFix the file(s); the fix is picked up automatically on save."
+        )
+        self._submit(lambda: self.pipeline.notifier.admin("watcher: invalid rules, previous rules kept", body, key=key))
+
+    def _record_reload(self, ok: bool, message: str, ruleset: RuleSet | None) -> None:
+        values: dict[str, Any] = {"last_reload": {"at": _now_iso(), "ok": ok, "message": message}}
+        if ruleset is not None:
+            values.update(rules_count=len(ruleset), rules_hash=ruleset.hash)
+        self.store.set_meta(**values)
+
+    def reload_config(self) -> bool:
+        """SIGHUP: re-read config.toml and the rules; anything invalid leaves everything as it was."""
+        with self._reload_lock:
+            self.sd.reloading()
+            try:
+                return self._reload_config()
+            finally:
+                self.sd.notify("READY=1", "STATUS=running")
+
+    def _reload_config(self) -> bool:
+        log.info("reloading config path=%s", self.config_path)
+        try:
+            config = load_config(self.config_path)
+        except WatcherError as exc:
+            log.error("config reload failed, previous configuration stays active: %s", exc)
+            self._submit(self._record_reload, False, str(exc), None)
+            return False
+        if config.database != self.config.database:
+            log.warning("database path changed in %s: takes effect at the next restart", config.path)
+            config = replace(config, database=self.config.database)
+        try:
+            ruleset = self._load_rules(config)
+        except RulesError as exc:
+            self._rules_failed(exc)
+            return False
+        previous = self.config
+        self._on_loop(self._swap, config, ruleset)
+        self.config = config
+        self._reported_rules_error = None
+        self._schedule_sources(config, previous)
+        self._stop_watchers()
+        self._start_watchers()
+        self.metrics.reloads.labels("ok").inc()
+        self.metrics.rules_loaded.set(len(ruleset))
+        self._submit(self._record_reload, True, f"config and {len(ruleset)} rules reloaded", ruleset)
+        log.info("config reloaded sources=%d rules=%d", sum(s.enabled for s in config.sources), len(ruleset))
+        return True
+
+    def _swap(self, config: Config, ruleset: RuleSet) -> None:
+        """On the pipeline thread, between runs: new fetcher and notifier, same database."""
+        from .notify import Notifier
+        from .pipeline import Pipeline
+        from .sources import Fetcher
+
+        old = self.pipeline
+        fetcher = Fetcher(config)
+        notifier = Notifier(config, self.store)
+        self.pipeline = Pipeline(config, self.store, ruleset, notifier, fetcher)
+        self._guard(old.notifier.close)
+        self._guard(old.fetcher.close)
+
+
+def _trigger(source: SourceConfig, config: Config) -> IntervalTrigger:
+    seconds = source.interval.total_seconds()
+    jitter = int(seconds * config.jitter) if source.url else None  # spread HTTP polls, never drop folders
+    return IntervalTrigger(seconds=seconds, jitter=jitter or None)
+
+
+def _in(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def _bind(fn: Callable[[str], None], name: str) -> Callable[..., None]:
+    def callback(*_args: Any) -> None:
+        fn(name)
+
+    return callback
+
+
+def run_daemon(config_path: str | os.PathLike[str]) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit status (0 on a requested stop)."""
+    return Daemon(Path(config_path)).run()
