@@ -24,6 +24,7 @@ the process exits anyway.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 import logging
 import os
@@ -62,7 +63,7 @@ class _Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
-class _SharedPool(BasePoolExecutor):
+class _SharedPool(BasePoolExecutor):  # type: ignore[misc]
     """An APScheduler executor over a pool the daemon owns and drains itself at shutdown."""
 
     def __init__(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
@@ -101,6 +102,8 @@ class Daemon:
         # Built on the pipeline thread by _open(): see the module docstring.
         self.store: Any = None
         self.pipeline: Any = None
+        self.notifier: Any = None
+        self.fetcher: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -166,9 +169,9 @@ class Daemon:
         from .store import Store
 
         self.store = Store.open(config.database)
-        fetcher = Fetcher(config)
-        notifier = Notifier(config, self.store)
-        self.pipeline = Pipeline(config, self.store, ruleset, notifier, fetcher)
+        self.fetcher = Fetcher(config)
+        self.notifier = Notifier(config, self.store)
+        self.pipeline = Pipeline(config, self.store, ruleset, self.notifier, self.fetcher)
         self.store.set_meta(
             started_at=_now_iso(),
             stopped_at=None,
@@ -209,12 +212,13 @@ class Daemon:
         return 0
 
     def _close_on_loop(self) -> None:
-        pipeline, store = self.pipeline, self.store
+        store = self.store
         if store is not None:
             self._guard(lambda: store.set_meta(stopped_at=_now_iso()))
-        if pipeline is not None:
-            self._guard(pipeline.notifier.close)
-            self._guard(pipeline.fetcher.close)
+        if self.notifier is not None:
+            self._guard(self.notifier.close)
+        if self.fetcher is not None:
+            self._guard(self.fetcher.close)
         if store is not None:
             self._guard(store.close)
 
@@ -226,10 +230,8 @@ class Daemon:
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
         """Queue ``fn`` on the pipeline thread; exceptions are logged, never raised."""
-        try:
+        with contextlib.suppress(RuntimeError):  # pool already shut down: the daemon is exiting
             self._loop.submit(self._guard, fn, *args)
-        except RuntimeError:  # pool already shut down: the daemon is exiting
-            pass
 
     def _guard(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
@@ -281,7 +283,7 @@ class Daemon:
             return
         self._busy_since = time.monotonic()
         try:
-            self.pipeline.notifier.flush()
+            self.notifier.flush()
         finally:
             self._busy_since = None
         self._refresh_delivery_gauges()
@@ -381,7 +383,8 @@ class Daemon:
                 self._stuck_logged = True
             return
         self._stuck_logged = False
-        self.sd.watchdog()
+        if self.sd.watchdog_interval is not None:
+            self.sd.watchdog()
 
     def _stuck_after(self) -> float:
         """Longer than any honest job: every fetch has a deadline, so past this the thread is hung."""
@@ -467,7 +470,7 @@ class Daemon:
             + text
             + "\n\nFix the file(s); the fix is picked up automatically on save."
         )
-        self._submit(lambda: self.pipeline.notifier.admin("watcher: invalid rules, previous rules kept", body, key=key))
+        self._submit(lambda: self.notifier.admin("watcher: invalid rules, previous rules kept", body, key=key))
 
     def _record_reload(self, ok: bool, message: str, ruleset: RuleSet | None) -> None:
         values: dict[str, Any] = {"last_reload": {"at": _now_iso(), "ok": ok, "message": message}}
@@ -519,12 +522,12 @@ class Daemon:
         from .pipeline import Pipeline
         from .sources import Fetcher
 
-        old = self.pipeline
-        fetcher = Fetcher(config)
-        notifier = Notifier(config, self.store)
-        self.pipeline = Pipeline(config, self.store, ruleset, notifier, fetcher)
-        self._guard(old.notifier.close)
-        self._guard(old.fetcher.close)
+        old_notifier, old_fetcher = self.notifier, self.fetcher
+        self.fetcher = Fetcher(config)
+        self.notifier = Notifier(config, self.store)
+        self.pipeline = Pipeline(config, self.store, ruleset, self.notifier, self.fetcher)
+        self._guard(old_notifier.close)
+        self._guard(old_fetcher.close)
 
 
 def _trigger(source: SourceConfig, config: Config) -> IntervalTrigger:

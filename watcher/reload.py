@@ -28,10 +28,7 @@ def fingerprint(paths: Iterable[Path]) -> Fingerprint:
     """(path, inode, size, mtime) of every rule file under ``paths``: changes whenever any of them does."""
     entries: list[tuple[str, int, int, int]] = []
     for root in paths:
-        if root.is_dir():
-            files = [p for p in root.rglob("*") if _is_rule_file(p, root)]
-        else:
-            files = [root]
+        files = [p for p in root.rglob("*") if _is_rule_file(p, root)] if root.is_dir() else [root]
         for f in files:
             try:
                 st = f.stat()
@@ -55,7 +52,7 @@ class RuleWatcher:
     def __init__(
         self,
         paths: Iterable[Path],
-        on_change: Callable[[], None],
+        on_change: Callable[[], object],
         *,
         baseline: Fingerprint | None = None,
         debounce: float = 0.3,
@@ -77,9 +74,7 @@ class RuleWatcher:
         if self._use_inotify and not os.environ.get("WATCHER_RULES_POLL"):
             self._start_observer()
         self._thread.start()
-        log.debug(
-            "watching rules paths=%s inotify=%s", ",".join(map(str, self.paths)), self._observer is not None
-        )
+        log.debug("watching rules paths=%s inotify=%s", ",".join(map(str, self.paths)), self._observer is not None)
 
     def _start_observer(self) -> None:
         try:
