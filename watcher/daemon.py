@@ -1,31 +1,31 @@
-"""The daemon: APScheduler, signals, live reloads, systemd notification, status.
+"""The daemon: scheduling, signals, live reloads, systemd notification, status.
 
 Threads, and why:
 
 * the **pipeline thread** (one worker) runs everything that touches the
-  database: source runs, delivery flushes, retention, status writes. A sqlite3
-  connection belongs to the thread that opened it and the outbox decisions
-  (story, cooldown) must see each other's results, so these are serialised
-  here rather than locked piecemeal; fetch concurrency lives in the Fetcher.
+  database and the outbox: source runs, delivery flushes, retention, status
+  writes. The outbox decisions (story, cooldown) must see each other's results
+  and a flush must never race another flush over the same pending rows, so
+  these are serialised here rather than locked piecemeal; concurrency of
+  fetches belongs to the Fetcher.
 * the **scheduler thread** (APScheduler's) decides when jobs are due; the
   **control executor** runs the watchdog heartbeat. A heartbeat that completes
   proves the scheduler is alive, and it withholds ``WATCHDOG=1`` while the
-  pipeline thread has been stuck in one job for longer than any run may take,
-  so systemd restarts a daemon that hangs instead of trusting a timer thread.
-* the **main thread** only waits for signals: SIGTERM/SIGINT stop, SIGHUP
-  reloads config and rules. Rule files are also watched (``reload.py``).
+  pipeline thread has been stuck in one job longer than any run may take, so
+  systemd restarts a hung daemon instead of trusting a free-running timer.
+* the **main thread** only waits: SIGTERM/SIGINT stop, SIGHUP reloads config
+  and rules. Rule files are also watched (``reload.py``), drop folders too.
 
-Shutdown lets the running job finish within ``shutdown_grace``: the outbox
-makes an interrupted run harmless (items not committed are fetched again,
-committed deliveries are sent on the next start), so past the grace period
-the process exits anyway.
+Shutdown lets the running job finish within ``shutdown_grace``. The outbox
+makes an interrupted run harmless (uncommitted items are fetched again,
+committed deliveries are sent first thing at the next start), so past the
+grace period the process exits anyway.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import hashlib
 import logging
 import os
 import signal
@@ -38,17 +38,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-from apscheduler.executors.pool import BasePoolExecutor, ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import Config, SourceConfig, load_config
+from .config import Config, load_config
 from .errors import RulesError, WatcherError
 from .lock import DatabaseLock
 from .metrics import Metrics
 from .models import UTC, iso
-from .reload import RuleWatcher, fingerprint
-from .rules import RuleSet, load_rules
+from .reload import Fingerprint, RulesFailure, RuleWatcher, fingerprint, load_ruleset
+from .rules import RuleSet
+from .schedule import build_scheduler, in_seconds, sync_source_jobs
 from .systemd import SystemdNotifier
 
 log = logging.getLogger(__name__)
@@ -63,25 +63,15 @@ class _Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
-class _SharedPool(BasePoolExecutor):  # type: ignore[misc]
-    """An APScheduler executor over a pool the daemon owns and drains itself at shutdown."""
-
-    def __init__(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
-        super().__init__(pool)
-
-    def shutdown(self, wait: bool = True) -> None:
-        pass
-
-
-def _now_iso() -> str:
+def _now() -> str:
     return iso(datetime.now(UTC)) or ""
 
 
 class Daemon:
-    def __init__(self, config_path: Path, *, notifier: SystemdNotifier | None = None) -> None:
+    def __init__(self, config_path: Path) -> None:
         self.config_path = config_path
         self.config: Config = load_config(config_path)
-        self.sd = notifier or SystemdNotifier()
+        self.sd = SystemdNotifier()
         self.metrics = Metrics()
         self.lock = DatabaseLock(self.config.database)
         self._stop = threading.Event()
@@ -94,12 +84,11 @@ class Daemon:
         self._trigger_seq = 0
         self._busy_since: float | None = None
         self._stuck_logged = False
-        self._failing: dict[str, bool] = {}
-        self._reported_rules_error: str | None = None
+        self._reported_failure: str | None = None
         self._folder_watchers: list[_Stoppable] = []
         self._rule_watcher: RuleWatcher | None = None
         self.scheduler: BackgroundScheduler | None = None
-        # Built on the pipeline thread by _open(): see the module docstring.
+        # Created on the pipeline thread by _open() and _swap(), used only there.
         self.store: Any = None
         self.pipeline: Any = None
         self.notifier: Any = None
@@ -117,24 +106,25 @@ class Daemon:
 
     def _run(self) -> int:
         config = self.config
-        baseline = fingerprint(config.rules)
-        ruleset = self._load_rules(config)
+        baseline = fingerprint(config.rules)  # taken before loading: an edit in between is not missed
+        ruleset = load_ruleset(config)
         try:
             self._on_loop(self._open, config, ruleset)
         except BaseException:
             self._loop.shutdown(wait=False, cancel_futures=True)
             raise
-        self._submit(self._flush, "startup")  # outbox recovery before any new work
+        self._submit(self._flush, "startup")  # outbox recovery comes before any new work
         if config.metrics:
             self.metrics.serve(config.metrics)
         self.metrics.started.set(time.time())
+        self.metrics.rules_loaded.set(len(ruleset))
         self._start_scheduler()
         self._start_watchers(baseline)
-        enabled = [s for s in config.sources if s.enabled]
-        self.sd.ready(f"watching {len(enabled)} sources with {len(ruleset)} rules")
+        enabled = sum(s.enabled for s in config.sources)
+        self.sd.ready(f"watching {enabled} sources with {len(ruleset)} rules")
         log.info(
             "daemon started pid=%d sources=%d rules=%d database=%s",
-            os.getpid(), len(enabled), len(ruleset), config.database,
+            os.getpid(), enabled, len(ruleset), config.database,
         )  # fmt: skip
         if not enabled:
             log.warning("no enabled source in %s: nothing to poll", config.path)
@@ -146,43 +136,39 @@ class Daemon:
                 self.reload_config()
         return self._shutdown()
 
-    def request_stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-
     def _install_signals(self) -> None:
         def on_signal(signum: int, frame: FrameType | None) -> None:
-            # Only set flags here: logging or locking inside a signal handler can deadlock.
-            if signum == signal.SIGHUP:
-                self._reload_requested.set()
-            else:
-                self._stop.set()
+            # Only set flags: logging or taking locks inside a signal handler can deadlock.
+            (self._reload_requested if signum == signal.SIGHUP else self._stop).set()
             self._wake.set()
 
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, on_signal)
 
     def _open(self, config: Config, ruleset: RuleSet) -> None:
-        from .notify import Notifier
-        from .pipeline import Pipeline
-        from .sources import Fetcher
         from .store import Store
 
         self.store = Store.open(config.database)
-        self.fetcher = Fetcher(config)
-        self.notifier = Notifier(config, self.store)
-        self.pipeline = Pipeline(config, self.store, ruleset, self.notifier, self.fetcher)
+        self._build(config, ruleset)
         self.store.set_meta(
-            started_at=_now_iso(),
+            started_at=_now(),
             stopped_at=None,
             pid=os.getpid(),
             config=str(config.path),
             rules_count=len(ruleset),
             rules_hash=ruleset.hash,
-            last_reload={"at": _now_iso(), "ok": True, "message": "rules loaded at start"},
+            last_reload={"at": _now(), "ok": True, "message": f"{len(ruleset)} rules loaded at start"},
         )
-        self.metrics.rules_loaded.set(len(ruleset))
         self._refresh_delivery_gauges()
+
+    def _build(self, config: Config, ruleset: RuleSet) -> None:
+        from .notify import Notifier
+        from .pipeline import Pipeline
+        from .sources import Fetcher
+
+        self.fetcher = Fetcher(config)
+        self.notifier = Notifier(config, self.store)
+        self.pipeline = Pipeline(config, self.store, ruleset, self.notifier, self.fetcher)
 
     def _shutdown(self) -> int:
         grace = self.config.shutdown_grace.total_seconds()
@@ -192,19 +178,19 @@ class Daemon:
         self._stop_watchers()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
-        closing = self._loop.submit(self._close_on_loop)  # runs after the in-flight job; queued ones skip
+        closing = self._loop.submit(self._close_on_loop)  # runs after the job in flight; queued jobs skip
         try:
             closing.result(timeout=max(0.0, deadline - time.monotonic()))
         except concurrent.futures.TimeoutError:
             log.warning(
                 "shutdown grace expired after %.0fs: abandoning the running job "
-                "(uncommitted items are fetched again and pending deliveries sent on the next start)",
+                "(uncommitted items are fetched again and pending deliveries sent at the next start)",
                 grace,
             )
             self.metrics.close()
             self.lock.release()
             logging.shutdown()
-            os._exit(0)
+            os._exit(0)  # the pipeline thread cannot be interrupted; it dies with the process
         self._loop.shutdown(wait=True)
         self.metrics.close()
         self.sd.close()
@@ -212,15 +198,12 @@ class Daemon:
         return 0
 
     def _close_on_loop(self) -> None:
-        store = self.store
-        if store is not None:
-            self._guard(lambda: store.set_meta(stopped_at=_now_iso()))
-        if self.notifier is not None:
-            self._guard(self.notifier.close)
-        if self.fetcher is not None:
-            self._guard(self.fetcher.close)
-        if store is not None:
-            self._guard(store.close)
+        if self.store is None:
+            return
+        self._guard(lambda: self.store.set_meta(stopped_at=_now()))
+        for closeable in (self.notifier, self.fetcher, self.store):
+            if closeable is not None:
+                self._guard(closeable.close)
 
     # -- the pipeline thread ---------------------------------------------------------------------
 
@@ -241,32 +224,24 @@ class Daemon:
         except Exception:  # a bug in one job must never stop the daemon
             log.exception("daemon job crashed job=%s", getattr(fn, "__name__", fn))
 
+    def _busy(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a job body while the heartbeat watches how long it takes."""
+        self._busy_since = time.monotonic()
+        try:
+            return fn(*args)
+        finally:
+            self._busy_since = None
+
     def _job_source(self, name: str, trigger: str = "schedule") -> None:
         if trigger == "drop":
             with self._pending_lock:
                 self._pending.discard(name)
         if self._stop.is_set():
             return
-        self._busy_since = time.monotonic()
-        try:
-            run = self.pipeline.run_source(name)
-        finally:
-            self._busy_since = None
-        self._record_run(run)
-
-    def _record_run(self, run: Any) -> None:
-        m = self.metrics
-        m.items.labels(run.name).inc(run.new_items)
-        m.hits.labels(run.name).inc(run.new_hits)
-        m.source_runs.labels(run.name, "error" if run.error else "ok").inc()
-        if run.error:
-            m.source_errors.labels(run.name).inc()
-        self._failing[run.name] = bool(run.error)
-        m.sources_failing.set(sum(self._failing.values()))
-        m.cycle_duration.observe(run.duration)
-        m.last_cycle.set(time.time())
+        run = self._busy(self.pipeline.run_source, name)
+        self.metrics.record_run(run)
         last = {
-            "at": _now_iso(),
+            "at": _now(),
             "source": run.name,
             "new_items": run.new_items,
             "new_hits": run.new_hits,
@@ -281,79 +256,47 @@ class Daemon:
     def _flush(self, why: str = "periodic") -> None:
         if self._stop.is_set() and why != "startup":
             return
-        self._busy_since = time.monotonic()
-        try:
-            self.notifier.flush()
-        finally:
-            self._busy_since = None
+        self._busy(self.notifier.flush)
         self._refresh_delivery_gauges()
 
     def _retention(self) -> None:
-        retention = self.config.retention
-        if retention is None or self._stop.is_set():
+        if self.config.retention is None or self._stop.is_set():
             return
-        pruned = self.store.prune(retention)
+        pruned = self._busy(self.store.prune, self.config.retention)
         if pruned:
-            log.info("retention pruned items=%d older_than=%s", pruned, retention)
+            log.info("retention pruned items=%d older_than=%s", pruned, self.config.retention)
 
     def _refresh_delivery_gauges(self) -> None:
         def refresh() -> None:
-            counts = dict.fromkeys(("pending", "sent", "failed"), 0)
-            for row in self.store.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status"):
-                counts[row[0]] = row[1]
-            for status, n in counts.items():
-                self.metrics.deliveries.labels(status).set(n)
+            rows = self.store.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status")
+            self.metrics.set_deliveries({row[0]: row[1] for row in rows})
 
         self._guard(refresh)
 
     # -- scheduling ------------------------------------------------------------------------------
 
     def _start_scheduler(self) -> None:
-        scheduler = BackgroundScheduler(
-            executors={"default": _SharedPool(self._loop), "control": ThreadPoolExecutor(1)},
-            job_defaults={"coalesce": True, "max_instances": 1},
-            timezone=UTC,
-        )
-        self.scheduler = scheduler
-        self._schedule_sources(self.config, previous=None)
+        self.scheduler = scheduler = build_scheduler(self._loop)
+        sync_source_jobs(scheduler, self.config, None, self._run_source_job)
+        flush = IntervalTrigger(seconds=FLUSH_EVERY)
+        scheduler.add_job(self._guard, flush, args=[self._flush], id="flush", misfire_grace_time=int(FLUSH_EVERY))
         scheduler.add_job(
-            self._guard, IntervalTrigger(seconds=FLUSH_EVERY), args=[self._flush], id="flush",
-            misfire_grace_time=int(FLUSH_EVERY),
+            self._guard, IntervalTrigger(seconds=RETENTION_EVERY.total_seconds()), args=[self._retention],
+            id="retention", next_run_time=in_seconds(60), misfire_grace_time=3600,
         )  # fmt: skip
-        if self.config.retention is not None:
-            scheduler.add_job(
-                self._guard, IntervalTrigger(seconds=RETENTION_EVERY.total_seconds()), args=[self._retention],
-                id="retention", next_run_time=_in(60), misfire_grace_time=3600,
-            )  # fmt: skip
         beat = self.sd.watchdog_interval or HEARTBEAT_DEFAULT
         scheduler.add_job(
             self._heartbeat, IntervalTrigger(seconds=beat), id="heartbeat", executor="control",
-            next_run_time=_in(0), misfire_grace_time=max(1, int(beat)),
+            next_run_time=in_seconds(0), misfire_grace_time=max(1, int(beat)),
         )  # fmt: skip
         hang = os.environ.get(HANG_ENV)
         if hang:
             log.warning("test hook %s=%s: the scheduler loop will hang", HANG_ENV, hang)
-            scheduler.add_job(self._stop.wait, "date", run_date=_in(float(hang)), id="test-hang", executor="control")
+            scheduler.add_job(self._stop.wait, "date", run_date=in_seconds(float(hang)), executor="control")
         scheduler.start()
 
-    def _schedule_sources(self, config: Config, previous: Config | None) -> None:
-        """Add, replace or drop one job per source; unchanged sources keep their schedule."""
-        assert self.scheduler is not None
-        old = {s.name: s for s in previous.sources} if previous else {}
-        new = {s.name: s for s in config.sources if s.enabled}
-        for name in old:
-            if name not in new or old[name] != new[name]:
-                job = self.scheduler.get_job(f"source:{name}")
-                if job is not None:
-                    job.remove()
-        for name, source in new.items():
-            if name in old and old[name] == source and self.scheduler.get_job(f"source:{name}"):
-                continue
-            self.scheduler.add_job(
-                self._guard, _trigger(source, config), args=[self._job_source, name], id=f"source:{name}",
-                name=f"source {name}", next_run_time=_in(0), replace_existing=True,
-                misfire_grace_time=max(1, int(source.interval.total_seconds())),
-            )  # fmt: skip
+    def _run_source_job(self, name: str) -> None:
+        self._guard(self._job_source, name)
 
     def trigger_source(self, name: str) -> None:
         """Run a source as soon as the pipeline thread is free (a file landed in its drop folder)."""
@@ -361,7 +304,7 @@ class Daemon:
             return
         with self._pending_lock:
             if name in self._pending:
-                return  # a run is already queued and will see this file too
+                return  # a run is already queued, and it will see this file too
             self._pending.add(name)
             self._trigger_seq += 1
             job_id = f"drop:{name}:{self._trigger_seq}"
@@ -369,10 +312,10 @@ class Daemon:
             self.scheduler.add_job(
                 self._guard, "date", args=[self._job_source, name, "drop"], id=job_id, misfire_grace_time=None
             )
-        except Exception as exc:  # scheduler shutting down
+        except Exception as exc:  # the scheduler is shutting down
             with self._pending_lock:
                 self._pending.discard(name)
-            log.debug("drop trigger dropped source=%s error=%s", name, exc)
+            log.debug("drop trigger ignored source=%s error=%s", name, exc)
 
     def _heartbeat(self) -> None:
         busy = self._busy_since
@@ -393,25 +336,24 @@ class Daemon:
 
     # -- watchers --------------------------------------------------------------------------------
 
-    def _start_watchers(self, baseline: Any = None) -> None:
+    def _start_watchers(self, baseline: Fingerprint | None = None) -> None:
         from .sources import watch_folder
 
-        config = self.config
-        for source in config.sources:
+        for source in self.config.sources:
             if not source.enabled or source.path is None:
                 continue
             try:
                 self._folder_watchers.append(watch_folder(source.path, _bind(self.trigger_source, source.name)))
             except (OSError, WatcherError) as exc:
                 log.warning("drop folder not watched, polled at its interval source=%s error=%s", source.name, exc)
-        self._rule_watcher = RuleWatcher(config.rules, self.reload_rules, baseline=baseline)
+        self._rule_watcher = RuleWatcher(self.config.rules, self.reload_rules, baseline=baseline)
         self._rule_watcher.start()
 
     def _stop_watchers(self) -> None:
-        for w in self._folder_watchers:
+        for watcher in self._folder_watchers:
             try:
-                w.stop()
-            except Exception as exc:  # never let a watcher keep the daemon from stopping
+                watcher.stop()
+            except Exception as exc:  # a watcher must never keep the daemon from stopping
                 log.debug("folder watcher stop failed error=%s", exc)
         self._folder_watchers = []
         if self._rule_watcher is not None:
@@ -420,11 +362,6 @@ class Daemon:
 
     # -- reloads ---------------------------------------------------------------------------------
 
-    def _load_rules(self, config: Config) -> RuleSet:
-        return load_rules(
-            list(config.rules), regex_timeout=config.regex_timeout.total_seconds(), max_text=config.max_text
-        )
-
     def reload_rules(self) -> bool:
         """Validate the rule files whole and swap them in atomically; keep the old set if invalid."""
         with self._reload_lock:
@@ -432,20 +369,19 @@ class Daemon:
                 return False
             started = time.monotonic()
             try:
-                ruleset = self._load_rules(self.config)
+                ruleset = load_ruleset(self.config)
             except RulesError as exc:
                 self._rules_failed(exc)
                 return False
-            except Exception as exc:  # unreadable folder, a bug in the loader: keep the old rules
+            except Exception as exc:  # an unreadable folder, a bug in the loader: keep the old rules
                 log.exception("rules reload crashed; previous rules stay active")
-                self._rules_failed(RulesError([], hint=str(exc)))
+                self._rules_failed(RulesError([], hint=f"{type(exc).__name__}: {exc}"))
                 return False
-            previous = self.pipeline.ruleset
-            self.pipeline.ruleset = ruleset  # one assignment: a run uses either the old set or the new
-            self._reported_rules_error = None
+            changed = ruleset.hash != self.pipeline.ruleset.hash
+            self.pipeline.ruleset = ruleset  # one assignment: a run uses the old set or the new, never a mix
+            self._reported_failure = None
             self.metrics.reloads.labels("ok").inc()
             self.metrics.rules_loaded.set(len(ruleset))
-            changed = ruleset.hash != previous.hash
             log.info(
                 "rules reloaded count=%d hash=%s changed=%s duration=%.3fs",
                 len(ruleset), ruleset.hash, changed, time.monotonic() - started,
@@ -454,26 +390,18 @@ class Daemon:
             return True
 
     def _rules_failed(self, exc: RulesError) -> None:
-        problems = [str(p) for p in exc.problems] or [str(exc.hint or exc)]
-        log.error("rules reload failed, previous rules stay active: %s", problems[0])
-        for extra in problems[1:]:
+        failure = RulesFailure.of(exc)
+        log.error("rules reload failed, previous rules stay active: %s", failure.problems[0])
+        for extra in failure.problems[1:]:
             log.error("rules problem: %s", extra)
         self.metrics.reloads.labels("error").inc()
-        text = "\n".join(problems)
-        self._submit(self._record_reload, False, problems[0], None)
-        if text == self._reported_rules_error:
-            return  # the same mistake saved again: the admins already know
-        self._reported_rules_error = text
-        key = "rules-invalid:" + hashlib.sha256(text.encode()).hexdigest()[:16]
-        body = (
-            "The rule files were changed but are invalid, so watcher keeps running with the previous rules.\n\n"
-            + text
-            + "\n\nFix the file(s); the fix is picked up automatically on save."
-        )
-        self._submit(lambda: self.notifier.admin("watcher: invalid rules, previous rules kept", body, key=key))
+        self._submit(self._record_reload, False, failure.problems[0], None)
+        if failure.key != self._reported_failure:  # the same mistake saved again: the admins know already
+            self._reported_failure = failure.key
+            self._submit(lambda: self.notifier.admin(failure.title, failure.body, key=failure.key))
 
     def _record_reload(self, ok: bool, message: str, ruleset: RuleSet | None) -> None:
-        values: dict[str, Any] = {"last_reload": {"at": _now_iso(), "ok": ok, "message": message}}
+        values: dict[str, Any] = {"last_reload": {"at": _now(), "ok": ok, "message": message}}
         if ruleset is not None:
             values.update(rules_count=len(ruleset), rules_hash=ruleset.hash)
         self.store.set_meta(**values)
@@ -499,15 +427,16 @@ class Daemon:
             log.warning("database path changed in %s: takes effect at the next restart", config.path)
             config = replace(config, database=self.config.database)
         try:
-            ruleset = self._load_rules(config)
+            ruleset = load_ruleset(config)
         except RulesError as exc:
             self._rules_failed(exc)
             return False
         previous = self.config
-        self._on_loop(self._swap, config, ruleset)
+        self._on_loop(self._swap, config, ruleset)  # between two runs, never during one
         self.config = config
-        self._reported_rules_error = None
-        self._schedule_sources(config, previous)
+        self._reported_failure = None
+        if self.scheduler is not None:
+            sync_source_jobs(self.scheduler, config, previous, self._run_source_job)
         self._stop_watchers()
         self._start_watchers()
         self.metrics.reloads.labels("ok").inc()
@@ -517,27 +446,10 @@ class Daemon:
         return True
 
     def _swap(self, config: Config, ruleset: RuleSet) -> None:
-        """On the pipeline thread, between runs: new fetcher and notifier, same database."""
-        from .notify import Notifier
-        from .pipeline import Pipeline
-        from .sources import Fetcher
-
-        old_notifier, old_fetcher = self.notifier, self.fetcher
-        self.fetcher = Fetcher(config)
-        self.notifier = Notifier(config, self.store)
-        self.pipeline = Pipeline(config, self.store, ruleset, self.notifier, self.fetcher)
-        self._guard(old_notifier.close)
-        self._guard(old_fetcher.close)
-
-
-def _trigger(source: SourceConfig, config: Config) -> IntervalTrigger:
-    seconds = source.interval.total_seconds()
-    jitter = int(seconds * config.jitter) if source.url else None  # spread HTTP polls, never drop folders
-    return IntervalTrigger(seconds=seconds, jitter=jitter or None)
-
-
-def _in(seconds: float) -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=seconds)
+        old = (self.notifier, self.fetcher)
+        self._build(config, ruleset)
+        for closeable in old:
+            self._guard(closeable.close)
 
 
 def _bind(fn: Callable[[str], None], name: str) -> Callable[..., None]:

@@ -10,6 +10,9 @@ database (deliveries by status) are refreshed from it by the daemon.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Mapping
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -42,6 +45,23 @@ class Metrics:
         self.reloads = Counter("watcher_rules_reloads", "Rule reloads, by result.", ["result"], registry=r)
         self.started = Gauge("watcher_start_time_seconds", "When the daemon started (Unix time).", registry=r)
         self._server: WSGIServer | None = None
+        self._failing: dict[str, bool] = {}
+
+    def record_run(self, run: Any) -> None:
+        """Count one ``SourceRun`` (name, new_items, new_hits, error, duration)."""
+        self.items.labels(run.name).inc(run.new_items)
+        self.hits.labels(run.name).inc(run.new_hits)
+        self.source_runs.labels(run.name, "error" if run.error else "ok").inc()
+        if run.error:
+            self.source_errors.labels(run.name).inc()
+        self._failing[run.name] = bool(run.error)
+        self.sources_failing.set(sum(self._failing.values()))
+        self.cycle_duration.observe(run.duration)
+        self.last_cycle.set(time.time())
+
+    def set_deliveries(self, counts: Mapping[str, int]) -> None:
+        for status in DELIVERY_STATUSES:
+            self.deliveries.labels(status).set(counts.get(status, 0))
 
     def serve(self, address: str) -> tuple[str, int]:
         """Listen on ``HOST:PORT`` (port 0 picks a free one); returns the address actually bound."""

@@ -11,11 +11,17 @@ the old rules when it is invalid, is the daemon's job.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+
+from .config import Config
+from .errors import RulesError
+from .rules import RuleSet, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -135,3 +141,29 @@ class RuleWatcher:
                 self.on_change()
             except Exception:  # the watcher must outlive any bug in one reload
                 log.exception("rules reload crashed")
+
+
+def load_ruleset(config: Config) -> RuleSet:
+    """The whole rule set named by ``config``, validated: raises ``RulesError`` listing every problem."""
+    return load_rules(list(config.rules), regex_timeout=config.regex_timeout.total_seconds(), max_text=config.max_text)
+
+
+@dataclass(frozen=True)
+class RulesFailure:
+    """What to log and what to tell the admins when edited rules do not load."""
+
+    problems: tuple[str, ...]
+    title: str
+    body: str
+    key: str  # the same mistake saved twice has the same key: the admins hear of it once
+
+    @classmethod
+    def of(cls, exc: RulesError) -> RulesFailure:
+        problems = tuple(str(p) for p in exc.problems) or (str(exc.hint or exc),)
+        text = "\n".join(problems)
+        body = (
+            "The rule files were changed but are invalid, so watcher keeps running with the previous rules.\n\n"
+            f"{text}\n\nFix the file(s): the fix is picked up automatically when saved."
+        )
+        key = "rules-invalid:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+        return cls(problems, "watcher: invalid rules, previous rules kept", body, key)
