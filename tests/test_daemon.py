@@ -10,8 +10,6 @@ import time
 
 from daemon_fixtures import DaemonProject, Webhook, started, wait_until
 
-pytest_plugins = ["daemon_fixtures"]
-
 ALPHA = ("alpha", "Alpha alert", "zorglub")
 BETA = ("beta", "Beta alert", "marsupilami")
 

@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 from daemon_fixtures import DaemonProject, Webhook, started, wait_until
 
-pytest_plugins = ["daemon_fixtures"]
-
 FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Slow wire</title><link>http://127.0.0.1/</link><description>test</description>
 <item><title>Zorglub over the slow wire</title><link>http://127.0.0.1/item/1</link><guid>slow-1</guid>

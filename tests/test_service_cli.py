@@ -10,8 +10,6 @@ from daemon_fixtures import DaemonProject, Webhook, started, wait_until
 
 from watcher.cli import cli
 
-pytest_plugins = ["daemon_fixtures"]
-
 
 def test_run_and_status_have_help_with_an_example() -> None:
     for command in ("run", "status"):

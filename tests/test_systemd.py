@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 from daemon_fixtures import REPO, DaemonProject, NotifySocket, Webhook, started, wait_until
 
-pytest_plugins = ["daemon_fixtures"]
-
 UNIT = REPO / "systemd" / "watcher.service"
 SHIPPED_EXEC = "/opt/watcher/bin/watcher"
 
