@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -33,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
@@ -45,10 +46,10 @@ from .config import Config, load_config
 from .errors import RulesError, WatcherError
 from .lock import DatabaseLock
 from .metrics import Metrics
-from .models import UTC, iso
 from .reload import Fingerprint, RulesFailure, RuleWatcher, fingerprint, load_ruleset
 from .rules import RuleSet
 from .schedule import build_scheduler, in_seconds, sync_source_jobs
+from .status import delivery_counts, record_cycle, record_reload, record_start, record_stop
 from .systemd import SystemdNotifier
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,6 @@ HANG_ENV = "WATCHER_TEST_HANG"  # test hook: seconds after start at which the sc
 
 class _Stoppable(Protocol):
     def stop(self) -> None: ...
-
-
-def _now() -> str:
-    return iso(datetime.now(UTC)) or ""
 
 
 class Daemon:
@@ -150,14 +147,8 @@ class Daemon:
 
         self.store = Store.open(config.database)
         self._build(config, ruleset)
-        self.store.set_meta(
-            started_at=_now(),
-            stopped_at=None,
-            pid=os.getpid(),
-            config=str(config.path),
-            rules_count=len(ruleset),
-            rules_hash=ruleset.hash,
-            last_reload={"at": _now(), "ok": True, "message": f"{len(ruleset)} rules loaded at start"},
+        record_start(
+            self.store, config_path=str(config.path), pid=os.getpid(), rules_count=len(ruleset), rules_hash=ruleset.hash
         )
         self._refresh_delivery_gauges()
 
@@ -200,7 +191,7 @@ class Daemon:
     def _close_on_loop(self) -> None:
         if self.store is None:
             return
-        self._guard(lambda: self.store.set_meta(stopped_at=_now()))
+        self._guard(record_stop, self.store)
         for closeable in (self.notifier, self.fetcher, self.store):
             if closeable is not None:
                 self._guard(closeable.close)
@@ -240,15 +231,7 @@ class Daemon:
             return
         run = self._busy(self.pipeline.run_source, name)
         self.metrics.record_run(run)
-        last = {
-            "at": _now(),
-            "source": run.name,
-            "new_items": run.new_items,
-            "new_hits": run.new_hits,
-            "error": run.error,
-            "duration": round(run.duration, 3),
-        }
-        self._guard(lambda: self.store.set_meta(last_cycle=last))
+        self._guard(record_cycle, self.store, run)
         self._refresh_delivery_gauges()
         outcome = f"error: {run.error}" if run.error else f"{run.new_items} new items, {run.new_hits} hits"
         self.sd.status(f"last cycle {run.name}: {outcome}; {len(self.pipeline.ruleset)} rules")
@@ -267,11 +250,7 @@ class Daemon:
             log.info("retention pruned items=%d older_than=%s", pruned, self.config.retention)
 
     def _refresh_delivery_gauges(self) -> None:
-        def refresh() -> None:
-            rows = self.store.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status")
-            self.metrics.set_deliveries({row[0]: row[1] for row in rows})
-
-        self._guard(refresh)
+        self._guard(lambda: self.metrics.set_deliveries(delivery_counts(self.store)))
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -343,7 +322,8 @@ class Daemon:
             if not source.enabled or source.path is None:
                 continue
             try:
-                self._folder_watchers.append(watch_folder(source.path, _bind(self.trigger_source, source.name)))
+                callback = functools.partial(_ignore_path, self.trigger_source, source.name)
+                self._folder_watchers.append(watch_folder(source.path, callback))
             except (OSError, WatcherError) as exc:
                 log.warning("drop folder not watched, polled at its interval source=%s error=%s", source.name, exc)
         self._rule_watcher = RuleWatcher(self.config.rules, self.reload_rules, baseline=baseline)
@@ -401,10 +381,8 @@ class Daemon:
             self._submit(lambda: self.notifier.admin(failure.title, failure.body, key=failure.key))
 
     def _record_reload(self, ok: bool, message: str, ruleset: RuleSet | None) -> None:
-        values: dict[str, Any] = {"last_reload": {"at": _now(), "ok": ok, "message": message}}
-        if ruleset is not None:
-            values.update(rules_count=len(ruleset), rules_hash=ruleset.hash)
-        self.store.set_meta(**values)
+        count, digest = (len(ruleset), ruleset.hash) if ruleset is not None else (None, None)
+        record_reload(self.store, ok=ok, message=message, rules_count=count, rules_hash=digest)
 
     def reload_config(self) -> bool:
         """SIGHUP: re-read config.toml and the rules; anything invalid leaves everything as it was."""
@@ -452,11 +430,8 @@ class Daemon:
             self._guard(closeable.close)
 
 
-def _bind(fn: Callable[[str], None], name: str) -> Callable[..., None]:
-    def callback(*_args: Any) -> None:
-        fn(name)
-
-    return callback
+def _ignore_path(trigger: Callable[[str], None], name: str, *_path: Any) -> None:
+    trigger(name)  # watch_folder says which file landed; the source run finds every new file itself
 
 
 def run_daemon(config_path: str | os.PathLike[str]) -> int:

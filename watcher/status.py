@@ -1,9 +1,10 @@
-"""The daemon's state as `watcher status` shows it, read from the database and the lock.
+"""The daemon's state in the database: written by the daemon, read by `watcher status`.
 
-The daemon writes its state into the ``meta`` table as it goes (see
-``daemon.py``), so status needs no control socket and works for any user who
-can read the database; whether the daemon is alive comes from the lock, not
-from a PID that may have been reused.
+The daemon records its state in the ``meta`` table as it goes, so status needs
+no control socket and works for any user who can read the database; whether
+the daemon is alive comes from the lock, not from a PID that may have been
+reused. Writers and reader of those keys live together here so they stay in
+sync.
 """
 
 from __future__ import annotations
@@ -17,14 +18,60 @@ from .models import UTC, iso, parse_iso
 from .store import Store
 
 
+def _now() -> str:
+    return iso(datetime.now(UTC)) or ""
+
+
+def record_start(store: Store, *, config_path: str, pid: int, rules_count: int, rules_hash: str) -> None:
+    store.set_meta(
+        started_at=_now(),
+        stopped_at=None,
+        pid=pid,
+        config=config_path,
+        rules_count=rules_count,
+        rules_hash=rules_hash,
+        last_reload={"at": _now(), "ok": True, "message": f"{rules_count} rules loaded at start"},
+    )
+
+
+def record_stop(store: Store) -> None:
+    store.set_meta(stopped_at=_now())
+
+
+def record_cycle(store: Store, run: Any) -> None:
+    """One ``SourceRun`` as the last cycle."""
+    store.set_meta(
+        last_cycle={
+            "at": _now(),
+            "source": run.name,
+            "new_items": run.new_items,
+            "new_hits": run.new_hits,
+            "error": run.error,
+            "duration": round(run.duration, 3),
+        }
+    )
+
+
+def record_reload(store: Store, *, ok: bool, message: str, rules_count: int | None, rules_hash: str | None) -> None:
+    values: dict[str, Any] = {"last_reload": {"at": _now(), "ok": ok, "message": message}}
+    if ok and rules_count is not None:
+        values.update(rules_count=rules_count, rules_hash=rules_hash)
+    store.set_meta(**values)
+
+
+def delivery_counts(store: Store) -> dict[str, int]:
+    counts = dict.fromkeys(("pending", "sent", "failed"), 0)
+    for row in store.execute("SELECT status, count(*) FROM deliveries GROUP BY status"):
+        counts[row[0]] = row[1]
+    return counts
+
+
 def daemon_status(config: Config) -> dict[str, Any]:
     pid = holder(config.database)
     with Store.open(config.database, readonly=True) as store:
         meta = store.meta()
         states = store.source_states()
-        counts = dict.fromkeys(("pending", "sent", "failed"), 0)
-        for row in store.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status"):
-            counts[row[0]] = row[1]
+        counts = delivery_counts(store)
     failing = [
         {
             "name": s.name,
