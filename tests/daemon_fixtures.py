@@ -8,6 +8,7 @@ Unix socket, exactly as under systemd.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -172,6 +173,10 @@ class DaemonProcess:
     def send(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
+    def ctrl_c(self) -> None:
+        """SIGINT to the whole process group, as a terminal does: worker processes get it too."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -186,6 +191,8 @@ class DaemonProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        with contextlib.suppress(ProcessLookupError):  # worker processes left behind, if any
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 class DaemonProject:
@@ -269,6 +276,7 @@ class DaemonProject:
             stderr=subprocess.PIPE,
             text=True,
             preexec_fn=preexec,
+            start_new_session=True,  # its own process group, like a job in a terminal (see ctrl_c)
         )
         daemon = DaemonProcess(proc)
         self.processes.append(daemon)

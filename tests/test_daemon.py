@@ -89,15 +89,19 @@ def test_an_invalid_edit_keeps_the_old_rules_and_is_reported_once(dproject: Daem
     assert "Traceback" not in daemon.log()
 
 
-def test_sigint_exits_0_without_traceback(dproject: DaemonProject) -> None:
+def test_ctrl_c_exits_0_without_traceback(dproject: DaemonProject, webhook: Webhook) -> None:
     dproject.write_config()
     dproject.write_rules(ALPHA)
+    dproject.drop_dispatch("Zorglub before Ctrl-C\n\nA zorglub.")
     daemon = dproject.start()
     started(daemon)
-    started_at = time.monotonic()
-    assert daemon.stop(signal.SIGINT) == 0
-    assert time.monotonic() - started_at < 10
-    assert "Traceback" not in daemon.log()
+    assert webhook.wait_for("Zorglub before Ctrl-C", path="alerts", timeout=10), daemon.log()
+    pressed = time.monotonic()
+    daemon.ctrl_c()  # the whole process group, as a terminal does: parser workers included
+    assert daemon.proc.wait(timeout=10) == 0
+    assert time.monotonic() - pressed < 10
+    time.sleep(0.3)  # let any worker process finish writing to the shared stderr
+    assert "Traceback" not in daemon.log() and "KeyboardInterrupt" not in daemon.log(), daemon.log()
     assert "daemon stopped" in daemon.log()
 
 
