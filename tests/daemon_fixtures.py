@@ -210,21 +210,21 @@ class DaemonProject:
         self.processes: list[DaemonProcess] = []
         self._n = 0
 
-    def write_config(self, *, watcher: str = "", sources: str | None = None, extra: str = "") -> None:
+    def write_config(self, *, watcher: dict[str, str] | None = None, sources: str | None = None) -> None:
+        """``watcher`` overrides keys of the [watcher] table (values are TOML literals)."""
+        settings = {
+            "database": '"var/watcher.db"',
+            "rules": '["rules/"]',
+            "interval": '"1m"',
+            "shutdown_grace": '"5s"',
+            "retry_initial": '"1s"',
+            **(watcher or {}),
+        }
         if sources is None:
             sources = '[[source]]\nname = "drop"\npath = "drop/"\ninterval = "1m"\n'
         text = (
-            textwrap.dedent(
-                """
-                [watcher]
-                database = "var/watcher.db"
-                rules = ["rules/"]
-                interval = "1m"
-                shutdown_grace = "5s"
-                retry_initial = "1s"
-                """
-            )
-            + textwrap.dedent(watcher)
+            "[watcher]\n"
+            + "".join(f"{key} = {value}\n" for key, value in settings.items())
             + "\n"
             + textwrap.dedent(sources)
             + textwrap.dedent(
@@ -240,7 +240,6 @@ class DaemonProject:
                 tags = ["admin"]
                 """
             )
-            + textwrap.dedent(extra)
         )
         self.config.write_text(text, encoding="utf-8")
 

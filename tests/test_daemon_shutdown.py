@@ -66,7 +66,7 @@ def slow_feed() -> Iterator[SlowFeed]:
 
 def _config(dproject: DaemonProject, feed: SlowFeed, grace: str) -> None:
     dproject.write_config(
-        watcher=f'shutdown_grace = "{grace}"\n',
+        watcher={"shutdown_grace": f'"{grace}"'},
         sources=f'[[source]]\nname = "slow"\nurl = "{feed.url}"\ninterval = "1m"\nallow_private_networks = true\n',
     )
     dproject.write_rules(("alpha", "Alpha alert", "zorglub"))

@@ -74,7 +74,7 @@ def test_status_without_a_database_is_one_line(dproject: DaemonProject) -> None:
 
 
 def test_prometheus_metrics(dproject: DaemonProject, webhook: Webhook) -> None:
-    dproject.write_config(watcher='metrics = "127.0.0.1:0"\n')
+    dproject.write_config(watcher={"metrics": '"127.0.0.1:0"'})
     dproject.write_rules(("alpha", "Alpha alert", "zorglub"))
     dproject.drop_dispatch("Zorglub for metrics\n\nOne zorglub.")
     daemon = dproject.start()

@@ -94,6 +94,8 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> int:
+        if self.config.workers > 0:
+            _shield_workers_from_ctrl_c()
         self._install_signals()
         self.lock.acquire()
         try:
@@ -160,6 +162,7 @@ class Daemon:
         self.fetcher = Fetcher(config)
         self.notifier = Notifier(config, self.store)
         self.pipeline = Pipeline(config, self.store, ruleset, self.notifier, self.fetcher)
+        threading.Thread(target=_warm_up, args=(self.fetcher,), name="watcher-warm-up", daemon=True).start()
 
     def _shutdown(self) -> int:
         grace = self.config.shutdown_grace.total_seconds()
@@ -428,6 +431,40 @@ class Daemon:
         self._build(config, ruleset)
         for closeable in old:
             self._guard(closeable.close)
+
+
+def _shield_workers_from_ctrl_c() -> None:
+    """Start multiprocessing's fork server while SIGINT is ignored.
+
+    A terminal's Ctrl-C goes to the whole process group: every parser worker
+    process would die of it with a KeyboardInterrupt traceback. Python keeps
+    an inherited "ignore" for SIGINT, so the fork server started now, and every
+    worker it forks later, ignores it: the daemon alone stops them, by closing
+    the pool during its orderly shutdown.
+    """
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    except (OSError, ValueError) as exc:  # no fork server on this platform: workers start another way
+        log.debug("fork server not started error=%s", exc)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _warm_up(fetcher: Any) -> None:
+    """Start the parser processes now rather than on the first document.
+
+    Starting them takes over a second, which would make the first dispatch
+    dropped after a (re)start miss the two-second promise.
+    """
+    pool = getattr(fetcher, "pool", None)
+    try:
+        if pool is not None and getattr(pool, "workers", 0) > 0:
+            pool.parse(b"warm up\n\nthe parser processes", origin="warm-up", source="warm-up")
+    except Exception as exc:  # a failed warm-up only costs the first parse its speed
+        log.debug("parser warm-up failed error=%s", exc)
 
 
 def _ignore_path(trigger: Callable[[str], None], name: str, *_path: Any) -> None:
