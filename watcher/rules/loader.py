@@ -105,10 +105,9 @@ def load_yaml(text: str, file: str) -> Located:
         if n.tag not in _SAFE_TAGS:
             ok[0] = False
             line, col = _pos(n)
+            tag = n.tag.replace("tag:yaml.org,2002:", "!!")
             doc.problems.append(
-                Problem(
-                    file, line, col, f"YAML tag {n.tag!r} is not allowed in rule files (plain values only)"
-                )
+                Problem(file, line, col, f"YAML tag {tag!r} is not allowed in rule files (plain values only)")
             )
             return None
         seen.add(id(n))
@@ -117,6 +116,13 @@ def load_yaml(text: str, file: str) -> Located:
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for knode, vnode in n.value:
+                if knode.tag == "tag:yaml.org,2002:merge":
+                    ok[0] = False
+                    line, col = _pos(knode)
+                    doc.problems.append(
+                        Problem(file, line, col, "YAML merge keys (<<) are not allowed in rule files")
+                    )
+                    continue
                 if knode.tag not in _SAFE_TAGS or not isinstance(knode, yaml.ScalarNode):
                     ok[0] = False
                     line, col = _pos(knode)
