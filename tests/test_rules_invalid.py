@@ -59,6 +59,7 @@ EXPECTED: dict[str, list[str]] = {
         "3:5: when: one condition per mapping, found any, regex; use all: [...]"
     ],
     "merge-key.yaml": ["2:3: YAML merge keys (<<) are not allowed in rule files"],
+    "deep-nesting.yaml": ["1:1: YAML nested 100 levels deep; rule files allow 64"],
     "failing-example.yaml": [
         "7:9: rule 'drone-swarm' reads 150 in example 'Cent cinquante drones ont visé Kharkiv.', "
         "expected 160",

@@ -237,3 +237,21 @@ def test_only_rules_whose_terms_occur_are_evaluated(tmp_path: Path) -> None:
     assert sorted(m.rule_id for m in found) == ["neg", "r42", "r7"]
     neg = next(m for m in found if m.rule_id == "neg")
     assert neg.evidence == () and neg.negated is False
+
+
+def test_utf8_bom_and_empty_files(tmp_path: Path) -> None:
+    (tmp_path / "bom.yaml").write_bytes("\ufeff- id: bom\n  when: drone\n".encode())
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n", encoding="utf-8")
+    from watcher.rules import load_rules
+
+    assert [r.id for r in load_rules([tmp_path]).rules] == ["bom"]
+
+
+def test_hostile_number_runs_stay_fast(tmp_path: Path) -> None:
+    import time
+
+    rs = ruleset(tmp_path, [{"id": "r", "when": {"count": "drone", "at_least": 1}}])
+    text = "cent " * 20_000 + "un " * 20_000 + "drones " * 5_000
+    start = time.perf_counter()
+    rs.match(Item(source="s", guid="1", body=text))
+    assert time.perf_counter() - start < 5

@@ -153,7 +153,7 @@ def _load(paths: Sequence[Path]) -> tuple[list[Parsed], list[Problem], str]:
             continue
         digest.update(name.encode() + b"\0" + data + b"\0")
         try:
-            text = data.decode("utf-8")
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             problems.append(Problem(name, 1, 1, f"not UTF-8 text (byte {exc.start})"))
             continue

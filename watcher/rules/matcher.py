@@ -299,6 +299,8 @@ class _Eval:
             except TimeoutError:
                 key = (self.rule.id, self.item.id)
                 if key not in self.m._timed_out:
+                    if len(self.m._timed_out) > 10_000:
+                        self.m._timed_out.clear()
                     self.m._timed_out.add(key)
                     log.warning(
                         "regex timed out, rule skipped for this item rule=%s item=%s field=%s timeout=%ss",

@@ -45,6 +45,7 @@ from .lexicon import (
 __all__ = ["Bounds", "Quantity", "read_quantities"]
 
 INF = math.inf
+MAX_NUMBER_WORDS = 12  # "deux cent quatre-vingt-dix-sept mille trois cent ..." never needs more
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +229,7 @@ class _Reader:
         j = i + 1
         while (
             j < self.n
+            and j - i < MAX_NUMBER_WORDS
             and self.joined(j)
             and (t[j].norm in NUMBER_WORDS or (t[j].norm in JOINERS and self.norm(j + 1) in NUMBER_WORDS))
         ):
