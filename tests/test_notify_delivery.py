@@ -425,3 +425,30 @@ def test_a_rule_routed_nowhere_is_logged_once(tmp_path: Path, caplog: pytest.Log
         assert n.route(rule(notify=("sport",))) == []
         assert n.route(rule("other")) == ["desk"]
     assert caplog.text.count("rule alerts reach no target rule=drones notify=sport") == 1
+
+
+def test_locked_database_during_flush_is_survived(tmp_path: Path, webhook: WebhookServer) -> None:
+    import sqlite3
+
+    from watcher.notify import Notifier
+    from watcher.store import Store
+
+    cfg = make_config(tmp_path, [{"name": "hook", "url": webhook.url}])
+    clock = Clock()
+    with Store.open(cfg.database, busy_timeout=0.1) as store:
+        n = Notifier(cfg, store, clock=clock)
+        r = rule()
+        it = item()
+        h = hit(r, it)
+        fire(store, n, r, [(it, h)], clock())
+        other = sqlite3.connect(cfg.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the database
+        report = n.flush()  # sends, then cannot mark: must not raise
+        assert report.sent == 0 and report.errors and report.errors[0].startswith("outbox unavailable")
+        other.execute("ROLLBACK")
+        other.close()
+        assert n.flush().sent == 1
+        assert n.flush().sent == 0
+    # at-least-once: the message that could not be marked went out again, with the same hit id
+    assert len(webhook.requests) == 2
+    assert all(h.id in r.json()["message"] for r in webhook.requests)
