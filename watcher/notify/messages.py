@@ -119,7 +119,23 @@ def snippets(hit: Hit, item: Item | None) -> list[Snippet]:
             group.append(ev)
         if group:
             out.append(_window(field, text, group))
-    return out[:MAX_SNIPPETS]
+    return _distinct(out)[:MAX_SNIPPETS]
+
+
+def _distinct(found: list[Snippet]) -> list[Snippet]:
+    """Drop a snippet whose marked text lies inside another one (a title that is the body's lead)."""
+
+    def key(s: Snippet) -> str:
+        return "".join(f"\x01{t}\x02" if m else t for t, m in s.pieces if t != "…")
+
+    kept: list[Snippet] = []
+    for snippet in found:
+        k = key(snippet)
+        if any(k in key(other) for other in kept):
+            continue
+        kept = [other for other in kept if key(other) not in k]
+        kept.append(snippet)
+    return sorted(kept, key=found.index)
 
 
 def _window(field: str, text: str, group: list[Evidence]) -> Snippet:
