@@ -135,6 +135,7 @@ def test_webhook_500_three_times_then_200_gives_one_success(tmp_path: Path, webh
         r = rule()
         it = item()
         fire(store, n, r, [(it, hit(r, it))], clock())
+        assert n.next_due() == clock()
         delays = []
         for _ in range(10):
             before = clock()
@@ -145,9 +146,11 @@ def test_webhook_500_three_times_then_200_gives_one_success(tmp_path: Path, webh
             assert "HTTP 500 (temporary)" in (d.last_error or "")
             assert d.next_attempt_at is not None
             delays.append(d.next_attempt_at - before)
+            assert n.next_due() == d.next_attempt_at
             clock.now = d.next_attempt_at
         assert delays == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
         assert webhook.attempts == 4 and len(webhook.requests) == 1
+        assert n.next_due() is None
         for _ in range(3):
             clock.advance(hours=1)
             n.flush()
@@ -278,6 +281,7 @@ def test_digest_target_gets_one_message_listing_all_25_hits(tmp_path: Path, webh
         r = rule()
         pairs = [(it, hit(r, it)) for it in (item(guid=f"story-{i}") for i in range(25))]
         assert fire(store, n, r, pairs, clock()) == [None] * 25
+        assert n.next_due() == clock() + timedelta(hours=1)
         n.flush()
         clock.advance(minutes=30)
         n.flush()

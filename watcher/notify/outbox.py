@@ -147,6 +147,22 @@ class Notifier:
             if not self._wanted:
                 return report
 
+    def next_due(self) -> datetime | None:
+        """When ``flush`` next has something to do (a retry, a digest window closing), or None.
+
+        The pipeline flushes after every source run; the daemon should also call
+        ``flush`` at this time (and once at start), so retries and digests do not
+        wait for the next poll.
+        """
+        digesting = [cfg for cfg in self.config.notify if cfg.digest is not None]
+        times = [self.store.next_attempt_at(exclude_targets=[cfg.name for cfg in digesting])]
+        for cfg in digesting:
+            waiting = self.store.undigested(cfg.name)
+            if waiting and cfg.digest is not None:
+                times.append(waiting[0].created_at + cfg.digest)
+        due = [t for t in times if t is not None]
+        return min(due) if due else None
+
     def _flush_once(self, now: datetime, report: FlushReport) -> None:
         self._fold_digests(now, report)
         queue: dict[str, list[Delivery]] = {}
