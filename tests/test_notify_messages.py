@@ -190,3 +190,23 @@ def test_the_same_snippet_in_title_and_body_is_shown_once() -> None:
     h = Hit.from_match(r, it, Match(r.id, 188, False, evidence), Clock()())
     found = snippets(h, it)
     assert len(found) == 1 and found[0].field == "body"  # the wider one
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("text", "de **188 drones** ce"),
+        ("markdown", "de **188 drones** ce"),
+        ("html", "de <mark><b>188 drones</b></mark> ce"),
+    ],
+)
+def test_marks_hug_the_words_even_when_a_span_has_spaces(fmt: str, expected: str) -> None:
+    from watcher.notify.messages import hit_context
+
+    body = "Un nombre record de 188 drones ce matin."
+    it = item(body)
+    r = rule()
+    start = body.index(" 188 drones ")
+    ev = Evidence("body", start, start + len(" 188 drones "), " 188 drones ", value=188)
+    h = Hit.from_match(r, it, Match(r.id, 188, False, (ev,)), Clock()())
+    assert expected in str(hit_context(h, it, fmt)["evidence"][0]["snippet"])

@@ -166,14 +166,14 @@ def _mark(fmt: str, pieces: Sequence[tuple[str, bool]]) -> Markup:
     for raw, matched in pieces:
         text = _UNSAFE.sub("", raw).replace("\n", " ").replace("\t", " ")
         text = _SLACK_SPECIAL.sub("<" + _WJ, _MENTION.sub("@" + _WJ, text))
-        if fmt == "html":
-            piece = str(escape(text))
-            parts.append(f"<mark><b>{piece}</b></mark>" if matched and piece.strip() else piece)
-        elif fmt == "markdown":
-            piece = md_escape(text)
-            parts.append(f"**{piece.strip()}**" if matched and piece.strip() else piece)
-        else:
-            parts.append(f"**{text.strip()}**" if matched and text.strip() else text)
+        piece = str(escape(text)) if fmt == "html" else md_escape(text) if fmt == "markdown" else text
+        core = piece.strip()
+        if matched and core:
+            # Emphasis markers must hug the words ("**188 drones**"), spaces stay outside.
+            lead, tail = piece[: len(piece) - len(piece.lstrip())], piece[len(piece.rstrip()) :]
+            core = f"<mark><b>{core}</b></mark>" if fmt == "html" else f"**{core}**"
+            piece = f"{lead}{core}{tail}"
+        parts.append(piece)
     return Markup(_SPACES.sub(" ", "".join(parts)).strip())
 
 
