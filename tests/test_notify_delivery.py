@@ -198,6 +198,7 @@ def test_smtp_550_fails_at_once_and_is_reported_to_admin(
         assert hit_delivery.status is DeliveryStatus.FAILED
         assert hit_delivery.target == "mail"  # admin-only target got no alert
         assert (hit_delivery.last_error or "").startswith("SMTP 550 (permanent)")
+        assert "mailbox unavailable" in (hit_delivery.last_error or "")
         clock.advance(days=3)
         n.flush()
     assert smtp.mails == []
