@@ -135,6 +135,7 @@ def test_webhook_500_three_times_then_200_gives_one_success(tmp_path: Path, webh
         r = rule()
         it = item()
         fire(store, n, r, [(it, hit(r, it))], clock())
+        assert n.next_due() == clock()
         delays = []
         for _ in range(10):
             before = clock()
@@ -145,9 +146,11 @@ def test_webhook_500_three_times_then_200_gives_one_success(tmp_path: Path, webh
             assert "HTTP 500 (temporary)" in (d.last_error or "")
             assert d.next_attempt_at is not None
             delays.append(d.next_attempt_at - before)
+            assert n.next_due() == d.next_attempt_at
             clock.now = d.next_attempt_at
         assert delays == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
         assert webhook.attempts == 4 and len(webhook.requests) == 1
+        assert n.next_due() is None
         for _ in range(3):
             clock.advance(hours=1)
             n.flush()
@@ -195,6 +198,7 @@ def test_smtp_550_fails_at_once_and_is_reported_to_admin(
         assert hit_delivery.status is DeliveryStatus.FAILED
         assert hit_delivery.target == "mail"  # admin-only target got no alert
         assert (hit_delivery.last_error or "").startswith("SMTP 550 (permanent)")
+        assert "mailbox unavailable" in (hit_delivery.last_error or "")
         clock.advance(days=3)
         n.flush()
     assert smtp.mails == []
@@ -278,6 +282,7 @@ def test_digest_target_gets_one_message_listing_all_25_hits(tmp_path: Path, webh
         r = rule()
         pairs = [(it, hit(r, it)) for it in (item(guid=f"story-{i}") for i in range(25))]
         assert fire(store, n, r, pairs, clock()) == [None] * 25
+        assert n.next_due() == clock() + timedelta(hours=1)
         n.flush()
         clock.advance(minutes=30)
         n.flush()
@@ -425,3 +430,30 @@ def test_a_rule_routed_nowhere_is_logged_once(tmp_path: Path, caplog: pytest.Log
         assert n.route(rule(notify=("sport",))) == []
         assert n.route(rule("other")) == ["desk"]
     assert caplog.text.count("rule alerts reach no target rule=drones notify=sport") == 1
+
+
+def test_locked_database_during_flush_is_survived(tmp_path: Path, webhook: WebhookServer) -> None:
+    import sqlite3
+
+    from watcher.notify import Notifier
+    from watcher.store import Store
+
+    cfg = make_config(tmp_path, [{"name": "hook", "url": webhook.url}])
+    clock = Clock()
+    with Store.open(cfg.database, busy_timeout=0.1) as store:
+        n = Notifier(cfg, store, clock=clock)
+        r = rule()
+        it = item()
+        h = hit(r, it)
+        fire(store, n, r, [(it, h)], clock())
+        other = sqlite3.connect(cfg.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the database
+        report = n.flush()  # sends, then cannot mark: must not raise
+        assert report.sent == 0 and report.errors and report.errors[0].startswith("outbox unavailable")
+        other.execute("ROLLBACK")
+        other.close()
+        assert n.flush().sent == 1
+        assert n.flush().sent == 0
+    # at-least-once: the message that could not be marked went out again, with the same hit id
+    assert len(webhook.requests) == 2
+    assert all(h.id in r.json()["message"] for r in webhook.requests)

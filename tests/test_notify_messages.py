@@ -176,3 +176,37 @@ def test_email_keeps_a_plain_subject(tmp_path: Path) -> None:
     cfg = make_config(tmp_path, [{"name": "m", "url": "mailto://127.0.0.1:25?from=a@example.org&to=b@example.org"}])
     target = Target(cfg.notify[0], apprise.AppriseAsset())
     assert (target.format, target.title_format) == ("html", "text")
+
+
+def test_the_same_snippet_in_title_and_body_is_shown_once() -> None:
+    lead = "Une attaque record avec 188 drones a frappé l'Ukraine."
+    it = item(lead + "\n\nSuite de la dépêche.", title=lead)
+    r = rule()
+    start = lead.index("188 drones")
+    evidence = (
+        Evidence("title", start, start + 10, "188 drones", value=188),
+        Evidence("body", start, start + 10, "188 drones", value=188),
+    )
+    h = Hit.from_match(r, it, Match(r.id, 188, False, evidence), Clock()())
+    found = snippets(h, it)
+    assert len(found) == 1 and found[0].field == "body"  # the wider one
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("text", "de **188 drones** ce"),
+        ("markdown", "de **188 drones** ce"),
+        ("html", "de <mark><b>188 drones</b></mark> ce"),
+    ],
+)
+def test_marks_hug_the_words_even_when_a_span_has_spaces(fmt: str, expected: str) -> None:
+    from watcher.notify.messages import hit_context
+
+    body = "Un nombre record de 188 drones ce matin."
+    it = item(body)
+    r = rule()
+    start = body.index(" 188 drones ")
+    ev = Evidence("body", start, start + len(" 188 drones "), " 188 drones ", value=188)
+    h = Hit.from_match(r, it, Match(r.id, 188, False, (ev,)), Clock()())
+    assert expected in str(hit_context(h, it, fmt)["evidence"][0]["snippet"])

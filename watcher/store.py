@@ -535,6 +535,18 @@ class Store:
         return [delivery_from_row(r) for r in rows]
 
     @locked
+    def next_attempt_at(self, *, exclude_targets: Sequence[str] = ()) -> datetime | None:
+        """The earliest time a pending delivery (not waiting in a digest) becomes due."""
+        marks = ",".join("?" * len(exclude_targets))
+        skip = f" AND NOT (kind = 'hit' AND target IN ({marks}))" if exclude_targets else ""
+        row = self.conn.execute(
+            "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND digest_id IS NULL"
+            f" AND next_attempt_at IS NOT NULL{skip}",
+            list(exclude_targets),
+        ).fetchone()
+        return parse_iso(row[0])
+
+    @locked
     def undigested(self, target: str) -> list[Delivery]:
         """Pending hit deliveries of ``target`` not yet folded into a digest, oldest first."""
         rows = self.conn.execute(

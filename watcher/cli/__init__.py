@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from . import core as _core  # noqa: F401
 from . import main as _main  # noqa: F401  (defines the group and global options)
-from . import rules as _rules  # noqa: F401
 from . import notify as _notify  # noqa: F401
+from . import rules as _rules  # noqa: F401
 from . import service as _service  # noqa: F401
 from .main import cli, main
 

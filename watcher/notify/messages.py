@@ -119,7 +119,23 @@ def snippets(hit: Hit, item: Item | None) -> list[Snippet]:
             group.append(ev)
         if group:
             out.append(_window(field, text, group))
-    return out[:MAX_SNIPPETS]
+    return _distinct(out)[:MAX_SNIPPETS]
+
+
+def _distinct(found: list[Snippet]) -> list[Snippet]:
+    """Drop a snippet whose marked text lies inside another one (a title that is the body's lead)."""
+
+    def key(s: Snippet) -> str:
+        return "".join(f"\x01{t}\x02" if m else t for t, m in s.pieces if t != "…")
+
+    kept: list[Snippet] = []
+    for snippet in found:
+        k = key(snippet)
+        if any(k in key(other) for other in kept):
+            continue
+        kept = [other for other in kept if key(other) not in k]
+        kept.append(snippet)
+    return sorted(kept, key=found.index)
 
 
 def _window(field: str, text: str, group: list[Evidence]) -> Snippet:
@@ -150,14 +166,14 @@ def _mark(fmt: str, pieces: Sequence[tuple[str, bool]]) -> Markup:
     for raw, matched in pieces:
         text = _UNSAFE.sub("", raw).replace("\n", " ").replace("\t", " ")
         text = _SLACK_SPECIAL.sub("<" + _WJ, _MENTION.sub("@" + _WJ, text))
-        if fmt == "html":
-            piece = str(escape(text))
-            parts.append(f"<mark><b>{piece}</b></mark>" if matched and piece.strip() else piece)
-        elif fmt == "markdown":
-            piece = md_escape(text)
-            parts.append(f"**{piece.strip()}**" if matched and piece.strip() else piece)
-        else:
-            parts.append(f"**{text.strip()}**" if matched and text.strip() else text)
+        piece = str(escape(text)) if fmt == "html" else md_escape(text) if fmt == "markdown" else text
+        core = piece.strip()
+        if matched and core:
+            # Emphasis markers must hug the words ("**188 drones**"), spaces stay outside.
+            lead, tail = piece[: len(piece) - len(piece.lstrip())], piece[len(piece.rstrip()) :]
+            core = f"<mark><b>{core}</b></mark>" if fmt == "html" else f"**{core}**"
+            piece = f"{lead}{core}{tail}"
+        parts.append(piece)
     return Markup(_SPACES.sub(" ", "".join(parts)).strip())
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import apprise
 
 from ..alerting import admin_targets, route, suppression
 from ..config import Config, NotifyConfig
+from ..errors import StoreError
 from ..models import Delivery, Hit, Rule
 from ..store import Store
 from .messages import Message, Renderer
@@ -132,11 +134,34 @@ class Notifier:
             try:
                 while self._wanted:
                     self._wanted = False
-                    self._flush_once(now or self.clock(), report)
+                    try:
+                        self._flush_once(now or self.clock(), report)
+                    except (sqlite3.Error, StoreError) as exc:
+                        # Locked or full database: nothing is lost (the outbox is the database);
+                        # the next flush tries again.
+                        log.error("outbox unavailable, will retry on the next flush error=%s", exc)
+                        report.errors.append(f"outbox unavailable: {exc}")
+                        return report
             finally:
                 self._lock.release()
             if not self._wanted:
                 return report
+
+    def next_due(self) -> datetime | None:
+        """When ``flush`` next has something to do (a retry, a digest window closing), or None.
+
+        The pipeline flushes after every source run; the daemon should also call
+        ``flush`` at this time (and once at start), so retries and digests do not
+        wait for the next poll.
+        """
+        digesting = [cfg for cfg in self.config.notify if cfg.digest is not None]
+        times = [self.store.next_attempt_at(exclude_targets=[cfg.name for cfg in digesting])]
+        for cfg in digesting:
+            waiting = self.store.undigested(cfg.name)
+            if waiting and cfg.digest is not None:
+                times.append(waiting[0].created_at + cfg.digest)
+        due = [t for t in times if t is not None]
+        return min(due) if due else None
 
     def _flush_once(self, now: datetime, report: FlushReport) -> None:
         self._fold_digests(now, report)
@@ -152,7 +177,13 @@ class Notifier:
                 if target is None:
                     self._give_up(d, f"target {name!r} is no longer in the config", report)
                     continue
-                retry_at = self._attempt(target, d, now, report)
+                try:
+                    retry_at = self._attempt(target, d, now, report)
+                except (sqlite3.Error, StoreError):
+                    raise
+                except Exception as exc:  # a bug must cost one delivery a retry, not the whole flush
+                    log.exception("delivery crashed id=%s target=%s", d.id, name)
+                    retry_at = self._retry_later(target, d, now, f"internal error: {type(exc).__name__}: {exc}", report)
                 if retry_at is not None:
                     self.store.postpone([later.id for later in deliveries[i + 1 :]], retry_at)
                     break
@@ -197,6 +228,12 @@ class Notifier:
         if outcome.permanent:
             self._give_up(d, error, report, url=target.url)
             return None
+        return self._retry_later(target, d, now, error, report)
+
+    def _retry_later(
+        self, target: Target, d: Delivery, now: datetime, error: str, report: FlushReport
+    ) -> datetime | None:
+        """Reschedule with backoff, or give up once ``retry_for`` has passed; returns the retry time."""
         if now - d.created_at >= self.config.retry_for:
             self._give_up(d, f"still failing after {_human(self.config.retry_for)}: {error}", report, url=target.url)
             return None

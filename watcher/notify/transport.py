@@ -75,9 +75,8 @@ class Target:
                 hint="see https://github.com/caronc/apprise/wiki for the URL of each service",
             )
         if self.schema == console.SCHEMA:
-            plugin.request_rate_per_sec = (
-                0  # apprise spaces sends 5.5 s apart by default; a terminal needs no politeness
-            )
+            # apprise spaces sends 5.5 s apart by default; a terminal needs no politeness.
+            plugin.request_rate_per_sec = 0
         self.url = _loggable(str(plugin.url(privacy=True)))  # type: ignore[no-untyped-call]
         self._apprise = apprise.Apprise(asset=asset)
         self._apprise.add(plugin)
@@ -114,11 +113,12 @@ class Target:
         if timed_out:
             return Outcome(False, error=f"timed out after {SEND_TIMEOUT:.0f}s: {summary}")
         if self.schema in _SMTP_SCHEMAS:
-            codes = [int(c) for c in _SMTP_CODE.findall(text)]
-            if codes:
-                code = codes[-1]
+            replies = [(int(m.group(1)), msg) for _, msg in lines for m in [_SMTP_CODE.search(msg)] if m]
+            if replies:
+                code, reply = replies[-1]  # the server's own words say more than apprise's summary
+                reply = redact(reply.removeprefix("Socket Exception: "))[:200]
                 kind = "permanent" if code >= 500 else "temporary"
-                return Outcome(False, permanent=code >= 500, error=f"SMTP {code} ({kind}): {summary}")
+                return Outcome(False, permanent=code >= 500, error=f"SMTP {code} ({kind}): {reply}")
         else:
             statuses = [int(c) for c in _HTTP_STATUS.findall(text)]
             if statuses:
