@@ -20,10 +20,10 @@ from datetime import datetime
 from .alerting import suppression
 from .config import Config, SourceConfig
 from .errors import WatcherError
-from .models import UTC, Hit, Item, Rule, SourceState, parse_iso
+from .models import UTC, Hit, Item, Match, Rule, SourceState, parse_iso
 from .notify import Notifier
 from .rules import RuleSet, load_rules
-from .sources import Fetcher, health_transition
+from .sources import Fetcher, FetchResult, health_transition
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -103,21 +103,33 @@ class Pipeline:
         with self._write_lock:
             old_state = self.store.source_state(source.name)
         result = self.fetcher.fetch(source, old_state, store=self.store, now=self.clock())
-        with self._write_lock:
-            self._health(source, old_state, result.state)
+        # Health notices are sent after the lock is released: a notice flushes the
+        # outbox, and a slow mail server must not hold up the other sources' writes.
+        change = health_transition(old_state, result.state, self.config)
+        try:
             if result.error is not None:
-                self.fetcher.commit(result, self.store)
+                with self._write_lock:
+                    self.fetcher.commit(result, self.store)
                 log.warning("source error source=%s error=%s", source.name, result.error)
                 return SourceRun(name=source.name, error=str(result.error))
-            ruleset = self.ruleset
-            known = self.store.known_item_ids(i.id for i in result.items)
-            new_items: list[Item] = []
-            seen: set[str] = set()
-            for item in result.items:
-                if item.id not in known and item.id not in seen:
-                    seen.add(item.id)
-                    new_items.append(item)
-            hits, deliveries = self._decide(ruleset, new_items)
+            return self._store_and_notify(source, result)
+        finally:
+            self._health(source, change, result.state)
+
+    def _store_and_notify(self, source: SourceConfig, result: FetchResult) -> SourceRun:
+        ruleset = self.ruleset
+        known = self.store.known_item_ids(i.id for i in result.items)
+        new_items: list[Item] = []
+        seen: set[str] = set()
+        for item in result.items:
+            if item.id not in known and item.id not in seen:
+                seen.add(item.id)
+                new_items.append(item)
+        # Matching is the CPU-heavy part and touches no shared state: it runs
+        # outside the lock; the decisions read earlier alerts, so they run inside.
+        matched = [(ruleset.get(m.rule_id), item, m) for item in new_items for m in ruleset.match(item)]
+        with self._write_lock:
+            hits, deliveries = self._decide(matched)
             stored = self.store.record_cycle(new_items, hits, deliveries, now=self.clock())
             self.fetcher.commit(result, self.store)
         self.notifier.flush()
@@ -132,41 +144,36 @@ class Pipeline:
         )
 
     def _decide(
-        self, ruleset: RuleSet, items: Sequence[Item]
+        self, matched: Sequence[tuple[Rule, Item, Match]]
     ) -> tuple[list[tuple[Hit, str | None]], list[tuple[str, str]]]:
-        """Match the new items and decide, hit by hit, whether each one alerts and to which targets."""
+        """Decide, hit by hit, whether each match alerts and to which targets."""
         now = self.clock()
         hits: list[tuple[Hit, str | None]] = []
         deliveries: list[tuple[str, str]] = []
         in_cycle: dict[tuple[str, str], list[Hit]] = {}
         last_alert: dict[str, datetime | None] = {}
-        for item in items:
-            for match in ruleset.match(item):
-                rule: Rule = ruleset.get(match.rule_id)
-                hit = Hit.from_match(rule, item, match, now)
-                key = (rule.id, item.story_id)
-                previous = [
-                    *self.store.hits(rule=rule.id, story_id=item.story_id, include_suppressed=False),
-                    *in_cycle.get(key, []),
-                ]
-                if rule.id not in last_alert:
-                    last_alert[rule.id] = self._last_alert_at(rule.id)
-                reason = suppression(rule, hit, previous=previous, last_alert_at=last_alert[rule.id], now=now)
-                hits.append((hit, reason))
-                if reason is None:
-                    in_cycle.setdefault(key, []).append(hit)
-                    last_alert[rule.id] = now
-                    deliveries.extend((hit.id, target) for target in self.notifier.route(rule))
+        for rule, item, match in matched:
+            hit = Hit.from_match(rule, item, match, now)
+            key = (rule.id, item.story_id)
+            previous = [
+                *self.store.hits(rule=rule.id, story_id=item.story_id, include_suppressed=False),
+                *in_cycle.get(key, []),
+            ]
+            if rule.id not in last_alert:
+                last_alert[rule.id] = self._last_alert_at(rule.id)
+            reason = suppression(rule, hit, previous=previous, last_alert_at=last_alert[rule.id], now=now)
+            hits.append((hit, reason))
+            if reason is None:
+                in_cycle.setdefault(key, []).append(hit)
+                last_alert[rule.id] = now
+                deliveries.extend((hit.id, target) for target in self.notifier.route(rule))
         return hits, deliveries
 
     def _last_alert_at(self, rule_id: str) -> datetime | None:
-        row = self.store.conn.execute(
-            "SELECT max(fired_at) FROM hits WHERE rule = ? AND suppressed IS NULL", (rule_id,)
-        ).fetchone()
-        return parse_iso(row[0]) if row and row[0] else None
+        rows = self.store.execute("SELECT max(fired_at) FROM hits WHERE rule = ? AND suppressed IS NULL", (rule_id,))
+        return parse_iso(rows[0][0]) if rows and rows[0][0] else None
 
-    def _health(self, source: SourceConfig, old: SourceState, new: SourceState) -> None:
-        change = health_transition(old, new, self.config)
+    def _health(self, source: SourceConfig, change: str | None, new: SourceState) -> None:
         if change == "failing":
             self.notifier.admin(
                 f"watcher: source {source.name} is failing",

@@ -74,8 +74,12 @@ class Target:
                 f"notify target {cfg.name!r}: not a valid apprise URL ({self.schema}://...)",
                 hint="see https://github.com/caronc/apprise/wiki for the URL of each service",
             )
-        if self.schema == console.SCHEMA:
-            # apprise spaces sends 5.5 s apart by default; a terminal needs no politeness.
+        # apprise spaces sends to one service apart (5.5 s for email) to respect public
+        # services' rate limits; a terminal needs no politeness, and an operator's own
+        # relay may be told otherwise with `throttle`.
+        if cfg.throttle is not None:
+            plugin.request_rate_per_sec = cfg.throttle.total_seconds()
+        elif self.schema == console.SCHEMA:
             plugin.request_rate_per_sec = 0
         self.url = _loggable(str(plugin.url(privacy=True)))  # type: ignore[no-untyped-call]
         self._apprise = apprise.Apprise(asset=asset)
