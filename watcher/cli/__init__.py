@@ -7,8 +7,9 @@ function and formats the result; it never holds logic of its own.
 
 from __future__ import annotations
 
-from . import main as _main  # noqa: F401  (defines the group and global options)
 from . import core as _core  # noqa: F401
+from . import main as _main  # noqa: F401  (defines the group and global options)
+from . import search as _search  # noqa: F401
 from .main import cli, main
 
 __all__ = ["cli", "main"]
