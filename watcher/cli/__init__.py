@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import core as _core  # noqa: F401
 from . import main as _main  # noqa: F401  (defines the group and global options)
+from . import report as _report  # noqa: F401
 from . import search as _search  # noqa: F401
 from .main import cli, main
 
