@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ecosystem_fixtures import ROOT, store_seed
 
 from watcher.models import Evidence, Hit, SourceState
 from watcher.store import Store
-
-from .ecosystem_fixtures import ROOT, store_seed
 
 METADATA = ROOT / "datasette" / "metadata.json"
 DATABASE_DOC = ROOT / "docs" / "database.md"

@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ecosystem_fixtures import run, write_config
 from PIL import Image
 
 from watcher.models import Evidence, Hit, Item, SourceState
 from watcher.report import PALETTE, build_report, render_report, write_report
 from watcher.store import Store
-
-from .ecosystem_fixtures import run, write_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOW = datetime(2024, 11, 26, 12, 0, tzinfo=UTC)

@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ecosystem_fixtures import run, store_seed, write_config
 
 from watcher.models import Item
 from watcher.search import SearchQueryError, fts_query, rebuild_index, search
 from watcher.store import MIGRATIONS, Store, _split_sql
-
-from .ecosystem_fixtures import run, store_seed, write_config
 
 
 @pytest.fixture

@@ -353,9 +353,7 @@ def parse_config(data: dict[str, Any], cfg_path: Path) -> Config:
 
     database = w.path("database", "var/watcher.db")
     assert database is not None
-    rules = tuple(
-        (p if p.is_absolute() else cfg_path.parent / p) for p in map(Path, w.str_list("rules", ("rules/",)))
-    )
+    rules = tuple((p if p.is_absolute() else cfg_path.parent / p) for p in map(Path, w.str_list("rules", ("rules/",))))
     metrics = w.str_("metrics")
     if metrics is not None and not re.match(r"^[\w.\-\[\]:]+:\d+$", metrics):
         w.fail(f"watcher.metrics must be HOST:PORT, got {metrics!r}")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import Enum
+from datetime import UTC as UTC
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -189,7 +190,7 @@ class Rule:
         return bool(getattr(self.when, "has_count", False))
 
 
-class DeliveryStatus(str, Enum):
+class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"

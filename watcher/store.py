@@ -10,15 +10,17 @@ single-statement conveniences.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -175,13 +177,39 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def locked(method: F) -> F:
+    """Run a Store method while holding the store's lock (see ``Store``)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Store:
-    """One SQLite database. Open with ``Store.open(path)``; use as a context manager to close it."""
+    """One SQLite database. Open with ``Store.open(path)``; use as a context manager to close it.
+
+    The daemon calls the store from scheduler threads, and one sqlite3
+    connection must not be used by two threads at once: every method holds
+    ``self.lock`` (re-entrant) for the whole of its work, and ``transaction()``
+    holds it from BEGIN to COMMIT. New methods must do the same.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
         self.db = sqlite_utils.Database(conn)
+        self.lock = threading.RLock()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run one statement under the lock and return all its rows."""
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -194,10 +222,10 @@ class Store:
                     raise StoreError(
                         f"no database at {path}", hint="run `watcher poll` or `watcher run` first to create it"
                     )
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy_timeout)
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy_timeout, check_same_thread=False)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
+                conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             store = cls(conn, path)
@@ -232,9 +260,7 @@ class Store:
             )
 
     def _has_migrations(self) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'"
-        ).fetchone()
+        row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
         return row is not None
 
     def _migrate(self) -> None:
@@ -249,9 +275,7 @@ class Store:
             with self.transaction():
                 for statement in _split_sql(sql):
                     self.conn.execute(statement)
-                self.conn.execute(
-                    "INSERT INTO _migrations VALUES (?, ?, ?)", (version, description, iso(_now()))
-                )
+                self.conn.execute("INSERT INTO _migrations VALUES (?, ?, ?)", (version, description, iso(_now())))
             log.info("database migrated version=%s description=%r", version, description)
 
     @property
@@ -262,17 +286,19 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT; rolls back on any exception. Use only raw ``execute`` inside."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
 
     # -- items and hits --------------------------------------------------------------------------
 
+    @locked
     def known_item_ids(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         found: set[str] = set()
@@ -333,6 +359,7 @@ class Store:
                 n_deliveries += cur.rowcount
         return CycleResult(n_items, n_hits, n_deliveries)
 
+    @locked
     def hits(
         self,
         *,
@@ -342,7 +369,8 @@ class Store:
         limit: int | None = None,
         include_suppressed: bool = True,
     ) -> list[Hit]:
-        where, args = ["1=1"], []
+        where: list[str] = ["1=1"]
+        args: list[Any] = []
         if rule:
             where.append("rule = ?")
             args.append(rule)
@@ -359,27 +387,39 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [hit_from_row(r) for r in self.conn.execute(sql, args)]
 
+    @locked
     def hit(self, hit_id: str) -> Hit | None:
         row = self.conn.execute("SELECT * FROM hits WHERE id = ?", (hit_id,)).fetchone()
         return hit_from_row(row) if row else None
 
+    @locked
     def item(self, item_id: str) -> Item | None:
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         return item_from_row(row) if row else None
 
-    def items(self, *, since: datetime | None = None) -> Iterator[Item]:
-        if since:
-            rows = self.conn.execute("SELECT * FROM items WHERE fetched_at >= ? ORDER BY fetched_at", (iso(since),))
-        else:
-            rows = self.conn.execute("SELECT * FROM items ORDER BY fetched_at")
-        for row in rows:
-            yield item_from_row(row)
+    def items(self, *, since: datetime | None = None, batch: int = 500) -> Iterator[Item]:
+        """Stored items, oldest first, read in batches so a large store never sits in memory at once."""
+        last = ("", "")
+        while True:
+            with self.lock:
+                rows = self.conn.execute(
+                    "SELECT * FROM items WHERE fetched_at >= ? AND (fetched_at, id) > (?, ?)"
+                    " ORDER BY fetched_at, id LIMIT ?",
+                    (iso(since) or "", last[0], last[1], batch),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield item_from_row(row)
+            last = (rows[-1]["fetched_at"], rows[-1]["id"])
 
+    @locked
     def count(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
 
     # -- source state ----------------------------------------------------------------------------
 
+    @locked
     def source_state(self, name: str) -> SourceState:
         row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
         if row is None:
@@ -398,6 +438,7 @@ class Store:
             alerted_failing=bool(row["alerted_failing"]),
         )
 
+    @locked
     def save_source_state(self, state: SourceState, *, kind: str, location: str) -> None:
         self.conn.execute(
             "INSERT INTO sources (name, kind, location, etag, last_modified, body_hash, last_success, last_error,"
@@ -415,12 +456,14 @@ class Store:
             ),
         )  # fmt: skip
 
+    @locked
     def source_states(self) -> list[SourceState]:
         names = [r[0] for r in self.conn.execute("SELECT name FROM sources ORDER BY name")]
         return [self.source_state(n) for n in names]
 
     # -- deliveries ------------------------------------------------------------------------------
 
+    @locked
     def deliveries(self, *, status: DeliveryStatus | str | None = None) -> list[Delivery]:
         if status:
             rows = self.conn.execute(
@@ -432,6 +475,7 @@ class Store:
 
     # -- meta ------------------------------------------------------------------------------------
 
+    @locked
     def set_meta(self, **values: Any) -> None:
         for key, value in values.items():
             self.conn.execute(
@@ -439,6 +483,7 @@ class Store:
                 (key, json.dumps(value, ensure_ascii=False)),
             )
 
+    @locked
     def meta(self) -> dict[str, Any]:
         return {r["key"]: json.loads(r["value"]) for r in self.conn.execute("SELECT key, value FROM meta")}
 
