@@ -39,12 +39,8 @@ def db(tmp_path: Path):
             )  # fmt: skip
 
         recent, old = hit("drone-swarm", NOW - timedelta(hours=2)), hit("nuclear", NOW - timedelta(days=40))
-        store.record_cycle(
-            [], [(recent, None), (old, "backfill")], [(recent.id, "desk"), (recent.id, "mail")]
-        )
-        store.conn.execute(
-            "UPDATE deliveries SET status = 'failed', last_error = '550' WHERE target = 'mail'"
-        )
+        store.record_cycle([], [(recent, None), (old, "backfill")], [(recent.id, "desk"), (recent.id, "mail")])
+        store.conn.execute("UPDATE deliveries SET status = 'failed', last_error = '550' WHERE target = 'mail'")
         store.conn.execute(
             "INSERT INTO deliveries (hit_id, target, kind, status, created_at) VALUES (NULL, 'ops', 'admin',"
             " 'pending', ?)",
@@ -71,9 +67,7 @@ def query(db: Path, name: str, **params: str) -> list[dict]:  # type: ignore[typ
 
 
 def test_database_name_matches_the_default_file() -> None:
-    assert set(metadata()["databases"]) == {
-        "watcher"
-    }  # datasette names a database after its file: watcher.db
+    assert set(metadata()["databases"]) == {"watcher"}  # datasette names a database after its file: watcher.db
 
 
 def test_every_canned_query_is_tested() -> None:
@@ -101,9 +95,7 @@ def test_hits_per_rule_per_day(db: Path) -> None:
 
 def test_failing_sources(db: Path) -> None:
     rows = query(db, "failing_sources")
-    assert [(r["name"], r["consecutive_failures"], r["last_error"]) for r in rows] == [
-        ("lemonde", 3, "HTTP 503")
-    ]
+    assert [(r["name"], r["consecutive_failures"], r["last_error"]) for r in rows] == [("lemonde", 3, "HTTP 503")]
 
 
 def test_pending_and_failed_deliveries(db: Path) -> None:
@@ -139,12 +131,8 @@ def test_every_table_and_column_is_documented(db: Path) -> None:
         conn = store.conn
         tables = [
             r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-            if not re.match(
-                r"^\w+_fts_(data|idx|docsize|config)$", r[0]
-            )  # FTS5's own storage, named in the doc
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            if not re.match(r"^\w+_fts_(data|idx|docsize|config)$", r[0])  # FTS5's own storage, named in the doc
         ]
         missing = []
         for table in tables:

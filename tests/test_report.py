@@ -69,9 +69,7 @@ def store(tmp_path: Path):
         for day, count in enumerate(per_day):
             for _ in range(count):
                 n += 1
-                item = Item(
-                    source="wire", guid=f"g{n}", title=f"Dépêche {n}", link=f"https://example.org/{n}"
-                )
+                item = Item(source="wire", guid=f"g{n}", title=f"Dépêche {n}", link=f"https://example.org/{n}")
                 items.append(item)
                 hits.append((_hit(n, rule, item, NOW - timedelta(days=3 - day, hours=1)), None))
     evil = Item(source="wire", guid="evil", title=HOSTILE, body="x", link="javascript:alert(1)")
@@ -87,9 +85,7 @@ def store(tmp_path: Path):
         )
     )  # fmt: skip
     s.record_cycle(items, hits, [], now=NOW - timedelta(days=4))
-    failing = SourceState(
-        name="lemonde", last_error="HTTP 503 <b>down</b>", last_error_at=NOW, consecutive_failures=4
-    )
+    failing = SourceState(name="lemonde", last_error="HTTP 503 <b>down</b>", last_error_at=NOW, consecutive_failures=4)
     s.save_source_state(failing, kind="http", location="https://example.org/rss")
     s.save_source_state(SourceState(name="seed", last_success=NOW), kind="path", location="seeds/")
     yield s
@@ -147,9 +143,7 @@ def test_report_renders_in_headless_chromium(store: Store, tmp_path: Path, chrom
     # the first three palette colours are the three rules' bars: each must cover a visible area
     for hex_colour in PALETTE[:3]:
         rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-        assert colours.get(rgb, 0) > 500, (
-            f"chart colour {hex_colour} barely visible ({colours.get(rgb, 0)} px)"
-        )
+        assert colours.get(rgb, 0) > 500, f"chart colour {hex_colour} barely visible ({colours.get(rgb, 0)} px)"
     assert len(colours) > 50  # text, axes and bars: not a blank page
 
 

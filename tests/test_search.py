@@ -110,9 +110,7 @@ def test_since_filters_on_stored_time(tmp_path: Path) -> None:
 
 def test_limit_and_rank(store: Store) -> None:
     for i in range(5):
-        store.record_cycle(
-            [Item(source="wire", guid=f"g{i}", title=f"Otan réunion {i}", body="otan " * i)], [], []
-        )
+        store.record_cycle([Item(source="wire", guid=f"g{i}", title=f"Otan réunion {i}", body="otan " * i)], [], [])
     results = search(store, "otan", limit=3)
     assert len(results) == 3
     assert [r.rank for r in results] == sorted(r.rank for r in results)

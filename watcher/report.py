@@ -105,9 +105,7 @@ def build_report(store: Store, *, since: datetime, now: datetime | None = None, 
         if s.consecutive_failures > 0
         or (s.last_error_at is not None and (s.last_success is None or s.last_error_at > s.last_success))
     )
-    items = store.conn.execute("SELECT count(*) FROM items WHERE fetched_at >= ?", (iso(since),)).fetchone()[
-        0
-    ]
+    items = store.conn.execute("SELECT count(*) FROM items WHERE fetched_at >= ?", (iso(since),)).fetchone()[0]
     return Report(
         since=since,
         until=now,
@@ -151,14 +149,10 @@ def draw_chart(days: tuple[date, ...], per_day: dict[str, Counter[date]]) -> Cha
                 continue
             h = n * scale
             y -= h
-            bars.append(
-                Bar(round(x, 2), round(y, 2), round(bar_w, 2), round(h, 2), colors[rule], rule, str(day), n)
-            )
+            bars.append(Bar(round(x, 2), round(y, 2), round(bar_w, 2), round(h, 2), colors[rule], rule, str(day), n))
     every = max(1, len(days) // 14)  # at most ~14 date labels, whatever the period
     x_labels = tuple(
-        (round(left + i * slot + slot / 2, 2), day.strftime("%d %b"))
-        for i, day in enumerate(days)
-        if i % every == 0
+        (round(left + i * slot + slot / 2, 2), day.strftime("%d %b")) for i, day in enumerate(days) if i % every == 0
     )
     step = y_max // 4 if y_max >= 4 else 1
     y_ticks = tuple((round(bottom - v * scale, 2), v) for v in range(0, y_max + 1, step))

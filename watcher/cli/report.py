@@ -29,9 +29,7 @@ from .main import Context, cli
     show_default=True,
     help="HTML file to write.",
 )
-@click.option(
-    "--latest", type=click.IntRange(min=1), default=50, show_default=True, help="Hits listed in full."
-)
+@click.option("--latest", type=click.IntRange(min=1), default=50, show_default=True, help="Hits listed in full.")
 @click.pass_obj
 def report_command(obj: Context, since: datetime, output: Path, latest: int) -> None:
     """Write one HTML page: hits per rule per day, the latest hits with evidence, failing sources.

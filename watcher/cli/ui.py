@@ -211,9 +211,7 @@ class Since(click.ParamType):  # type: ignore[type-arg]
         except ValueError:
             parsed = None
         if parsed is None:
-            self.fail(
-                f"expected a duration like 24h or 7d, or a date like 2024-11-26, got {value!r}", param, ctx
-            )
+            self.fail(f"expected a duration like 24h or 7d, or a date like 2024-11-26, got {value!r}", param, ctx)
         return parsed
 
 
