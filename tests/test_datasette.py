@@ -44,7 +44,7 @@ def db(tmp_path: Path):
         store.conn.execute(
             "INSERT INTO deliveries (hit_id, target, kind, status, created_at) VALUES (NULL, 'ops', 'admin',"
             " 'pending', ?)",
-            (NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),),
+            ((NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),),  # due after the hit deliveries
         )
         store.save_source_state(
             SourceState(name="lemonde", last_error="HTTP 503", last_error_at=NOW, consecutive_failures=3),
