@@ -14,7 +14,7 @@ from ecosystem_fixtures import ROOT, store_seed
 from watcher.models import Evidence, Hit, SourceState
 from watcher.store import Store
 
-METADATA = ROOT / "datasette" / "metadata.json"
+METADATA = ROOT / "metadata.json"
 DATABASE_DOC = ROOT / "docs" / "database.md"
 NOW = datetime.now(UTC)
 
