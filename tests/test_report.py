@@ -139,7 +139,7 @@ def test_report_renders_in_headless_chromium(store: Store, tmp_path: Path, chrom
     chrome(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1200,900", url)
     image = Image.open(shot).convert("RGB")
     assert image.size == (1200, 900)
-    colours = Counter_of(image)
+    colours = colour_counts(image)
     # the first three palette colours are the three rules' bars: each must cover a visible area
     for hex_colour in PALETTE[:3]:
         rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
@@ -147,7 +147,7 @@ def test_report_renders_in_headless_chromium(store: Store, tmp_path: Path, chrom
     assert len(colours) > 50  # text, axes and bars: not a blank page
 
 
-def Counter_of(image: Image.Image) -> dict[tuple[int, int, int], int]:
+def colour_counts(image: Image.Image) -> dict[tuple[int, int, int], int]:
     return {rgb: n for n, rgb in image.getcolors(maxcolors=1 << 20) or []}
 
 

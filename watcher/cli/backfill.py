@@ -12,9 +12,12 @@ from ..backfill import backfill
 from ..models import Hit, Item
 from ..rules import load_rules
 from ..store import Store
+from . import rules as _rules  # noqa: F401  (registers the `rules` group this command joins)
 from . import ui
-from .main import Context
-from .rules import rules
+from .main import Context, cli
+
+rules = cli.commands["rules"]
+assert isinstance(rules, click.Group)
 
 
 def _row(hit: Hit) -> dict[str, Any]:
@@ -69,7 +72,6 @@ def backfill_command(obj: Context, rule_id: str | None, since: datetime, apply: 
             ("evidence_text", "evidence"),
         ],
         table_rows=shown,
-        styles={"severity": ui.SEVERITY_STYLES.get},
     )
     summary = (
         f"{result.items_scanned} items matched, {len(result.hits)} new hits ({result.already_stored} already stored)"

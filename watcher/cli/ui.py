@@ -82,8 +82,12 @@ def table(
     title: str | None = None,
     styles: Mapping[str, Callable[[Any], str | None]] | None = None,
 ) -> None:
-    """Print ``rows`` as a table; ``styles`` maps a key to a function giving a cell's rich style."""
+    """Print ``rows`` as a table; ``styles`` maps a key to a function giving a cell's rich style.
+
+    A ``severity`` column is coloured by default (on a terminal), so every listing reads the same.
+    """
     cols = _columns(columns)
+    styles = {"severity": SEVERITY_STYLES.get, **(styles or {})}
     t = Table(title=title, show_lines=False, header_style="bold")
     for _key, header in cols:
         t.add_column(header, overflow="fold")
@@ -92,7 +96,8 @@ def table(
         cells: list[str | Text] = []
         for key, _header in cols:
             value = cell(row.get(key))
-            style = styles.get(key, lambda _v: None)(row.get(key)) if styles else None
+            style_of = styles.get(key)
+            style = style_of(row.get(key)) if style_of else None
             cells.append(Text(value, style=style) if style and isinstance(value, str) else value)
         t.add_row(*cells)
         count += 1
