@@ -158,3 +158,22 @@ def test_cli_report(tmp_path: Path, store: Store) -> None:
     assert result.exit_code == 0, result.output
     assert f"wrote {out}: 17 hits from 3 rules" in result.stdout
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_many_rules_share_an_other_colour_and_axis_reads_well() -> None:
+    from collections import Counter
+    from datetime import date
+
+    from watcher.report import MAX_SERIES, OTHER, draw_chart
+
+    days = tuple(date(2024, 11, d) for d in range(20, 27))
+    per_day = {f"rule-{i:02d}": Counter({days[i % 7]: i + 1}) for i in range(MAX_SERIES + 4)}
+    chart = draw_chart(days, per_day)
+    rules = [rule for rule, _colour, _n in chart.legend]
+    assert len(rules) == MAX_SERIES + 1 and rules[-1] == OTHER
+    assert rules[0] == f"rule-{MAX_SERIES + 3:02d}"  # the busiest rule first
+    assert len({colour for _r, colour, _n in chart.legend}) == len(rules)
+    assert sum(b.count for b in chart.bars) == sum(sum(c.values()) for c in per_day.values())
+    top = min(b.y for b in chart.bars)
+    assert top >= chart.plot[1]  # the tallest stack fits under the highest tick
+    assert [v for _y, v in chart.y_ticks][-1] >= max(sum(b.count for b in chart.bars if b.day == str(d)) for d in days)
