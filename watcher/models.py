@@ -209,6 +209,9 @@ class Delivery:
     next_attempt_at: datetime | None
     last_error: str | None = None
     sent_at: datetime | None = None
+    kind: str = "hit"  # hit | digest | admin | test
+    payload: dict[str, Any] | None = None  # digest hit ids, notice text; never a target URL
+    digest_id: int | None = None  # the digest delivery that carries this hit, if any
 
 
 @dataclass(frozen=True)

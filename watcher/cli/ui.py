@@ -8,6 +8,7 @@ see the same text every time. JSON and CSV never carry styling.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -84,28 +86,47 @@ def table(
 ) -> None:
     """Print ``rows`` as a table; ``styles`` maps a key to a function giving a cell's rich style.
 
-    A ``severity`` column is coloured by default (on a terminal), so every listing reads the same.
+    On a terminal: a boxed table fitted to its width, with colour (a ``severity`` column is coloured by
+    default). Piped: plain aligned columns, a header line then exactly one line per row, so ``grep``,
+    ``cut`` and ``wc -l`` work on it.
     """
     cols = _columns(columns)
     styles = {"severity": SEVERITY_STYLES.get, **(styles or {})}
-    t = Table(title=title, show_lines=False, header_style="bold")
+    out = console()
+    tty = out.is_terminal
+    t = Table(
+        title=title if tty else None,
+        header_style="bold",
+        box=box.HEAVY_HEAD if tty else None,
+        show_edge=tty,
+        pad_edge=tty,
+    )
     for _key, header in cols:
-        t.add_column(header, overflow="fold")
+        t.add_column(Text(header), overflow="fold" if tty else "ignore", no_wrap=not tty)
     count = 0
     for row in rows:
-        cells: list[str | Text] = []
+        cells: list[Text] = []
         for key, _header in cols:
             value = cell(row.get(key))
             style_of = styles.get(key)
-            style = style_of(row.get(key)) if style_of else None
-            cells.append(Text(value, style=style) if style and isinstance(value, str) else value)
+            style = (style_of(row.get(key)) if style_of else None) or ""
+            # Always Text, never str: rich would read "[...]" and ":name:" in item text as markup and emoji.
+            text = value if isinstance(value, Text) else Text(value, style=style)
+            cells.append(text if tty else Text(" ".join(text.plain.split())))
         t.add_row(*cells)
         count += 1
-    out = console()
-    if count:
+    if not count:
+        out.print(Text("(nothing)" if not title else f"{title}: (nothing)"))
+    elif tty:
         out.print(t)
     else:
-        out.print("(nothing)" if not title else f"{title}: (nothing)")
+        if title:
+            click.echo(title)
+        wide = Console(width=1_000_000, color_system=None, highlight=False, file=io.StringIO())
+        with wide.capture() as captured:
+            wide.print(t)
+        for line in captured.get().splitlines():
+            click.echo(line.rstrip())
 
 
 def emit(

@@ -1,0 +1,115 @@
+"""Parsing off the scheduler thread, in worker processes so both cores serve.
+
+feedparser is most of the CPU spent per new item and holds the GIL, so threads
+would not help. Workers are started with ``forkserver`` (forking a process that
+already runs scheduler and HTTP threads can deadlock on a lock held by one of
+them). A worker answers with plain tuples rather than raising, because our
+exceptions take keyword arguments that do not survive pickling. A parse that
+outlives ``timeout`` or kills its worker fails only its own source; the pool is
+rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from ..errors import FormatError
+from ..models import Item
+
+log = logging.getLogger(__name__)
+
+PARSE_TIMEOUT = 60.0
+
+
+def _parse_job(
+    data: bytes,
+    origin: str,
+    source: str,
+    headers: dict[str, str],
+    language: str | None,
+    default_guid: str | None,
+) -> tuple[str, Any]:
+    from . import parse_document
+
+    try:
+        items = parse_document(
+            data, origin=origin, source=source, headers=headers, language=language, default_guid=default_guid
+        )
+    except FormatError as exc:
+        return ("error", str(exc))
+    return ("ok", items)
+
+
+def _warm_up() -> None:
+    """Import the parsers and load the language model once per worker, not on the first real parse."""
+    from .language import detect_language
+
+    detect_language("warm up the language model with a sentence")
+
+
+class ParsePool:
+    def __init__(self, workers: int, *, timeout: float = PARSE_TIMEOUT) -> None:
+        self.workers = workers
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                ctx = multiprocessing.get_context("forkserver")
+                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+                for _ in range(self.workers):
+                    self._executor.submit(_warm_up)
+            return self._executor
+
+    def _reset(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        processes = dict(getattr(executor, "_processes", None) or {})
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes.values():
+            if process.is_alive():
+                process.kill()
+
+    def parse(
+        self,
+        data: bytes,
+        *,
+        origin: str,
+        source: str,
+        headers: Mapping[str, str] | None = None,
+        language: str | None = None,
+        default_guid: str | None = None,
+    ) -> list[Item]:
+        """Parse in a worker (or in this thread with ``workers = 0``); raises FormatError only."""
+        args = (data, origin, source, dict(headers or {}), language, default_guid)
+        if self.workers <= 0:
+            status, value = _parse_job(*args)
+        else:
+            executor = self._get()
+            try:
+                status, value = executor.submit(_parse_job, *args).result(timeout=self.timeout)
+            except FutureTimeout:
+                self._reset(executor)
+                raise FormatError(f"parsing took longer than {self.timeout:.0f}s: {origin}") from None
+            except BrokenProcessPool:
+                self._reset(executor)
+                raise FormatError(f"the parser process died on this document: {origin}") from None
+        if status == "error":
+            raise FormatError(str(value))
+        return list(value)
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
