@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 import textwrap
 from pathlib import Path
 
@@ -49,8 +51,11 @@ class Project:
         shutil.copytree(REPO / "rules", self.rules)
 
     def drop_seed(self) -> Path:
+        """Copy the seed into the drop folder as a complete file (written a minute ago, so already settled)."""
         target = self.drop / SEED.name
         shutil.copyfile(SEED, target)
+        past = time.time() - 60
+        os.utime(target, (past, past))
         return target
 
     def invoke(self, *args: str, input: str | None = None) -> Result:

@@ -151,11 +151,11 @@ def sources(obj: Context, fmt: str) -> None:
     config = obj.config
     from ..sources import health
 
-    if config.database.exists():
-        with Store.open(config.database, readonly=True) as store:
-            rows = health(store, config)
-    else:
-        rows = health(None, config)
+    # Before the first poll there is no database: show the sources as never polled
+    # rather than creating one as a side effect of looking.
+    database = config.database if config.database.exists() else ":memory:"
+    with Store.open(database, readonly=database != ":memory:") as store:
+        rows = health(store, config)
     for row in rows:
         for key, value in list(row.items()):
             if isinstance(value, datetime):
