@@ -177,3 +177,19 @@ def test_many_rules_share_an_other_colour_and_axis_reads_well() -> None:
     top = min(b.y for b in chart.bars)
     assert top >= chart.plot[1]  # the tallest stack fits under the highest tick
     assert [v for _y, v in chart.y_ticks][-1] >= max(sum(b.count for b in chart.bars if b.day == str(d)) for d in days)
+
+
+def test_evidence_is_grouped_and_capped() -> None:
+    from watcher.report import evidence_lines
+
+    item = Item(source="wire", guid="g", title="t")
+    spans = [Evidence("title", 0, 7, "Missile")] + [Evidence("body", i, i + 7, "missile") for i in range(5)]
+    spans += [Evidence("body", 0, 10, "188 drones", 188)] + [Evidence("body", 0, 4, f"w{i}") for i in range(10)]
+    hit = Hit(**{**_hit_fields(1, "r", item, NOW), "evidence": tuple(spans)})  # type: ignore[arg-type]
+    lines, more = evidence_lines(hit, limit=4)
+    assert [(e.text, e.count, e.fields) for e in lines[:2]] == [
+        ("Missile", 6, ("title", "body")),
+        ("188 drones", 1, ("body",)),
+    ]
+    assert lines[1].value == 188
+    assert len(lines) == 4 and more == 8

@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 
 from . import __version__
-from .models import Hit, SourceState, iso
+from .models import Evidence, Hit, SourceState, iso
 from .store import Store
 
 # Colour-blind-safe categorical palette (Okabe & Ito), then a few extra distinct hues.
@@ -170,6 +170,41 @@ def _nice_ceiling(n: int) -> int:
         power *= 10
 
 
+@dataclass(frozen=True)
+class EvidenceLine:
+    """Spans of a hit that say the same thing, shown once: "missile ×5 (title, body)"."""
+
+    text: str
+    fields: tuple[str, ...]
+    value: float | int | None
+    negated: bool
+    count: int
+
+
+MAX_EVIDENCE_LINES = 8
+
+
+def evidence_lines(hit: Hit, limit: int = MAX_EVIDENCE_LINES) -> tuple[list[EvidenceLine], int]:
+    """The hit's evidence grouped by what it says (first seen first), and how many groups were left out.
+
+    A broad rule can hold twenty spans of "missile"; a report reader needs each distinct one once.
+    """
+    groups: dict[tuple[str, float | int | None, bool], list[Evidence]] = {}
+    for e in hit.evidence:
+        groups.setdefault((" ".join(e.text.casefold().split()), e.value, e.negated), []).append(e)
+    lines = [
+        EvidenceLine(
+            text=spans[0].text,
+            fields=tuple(dict.fromkeys(e.field for e in spans)),
+            value=spans[0].value,
+            negated=spans[0].negated,
+            count=len(spans),
+        )
+        for spans in groups.values()
+    ]
+    return lines[:limit], max(0, len(lines) - limit)
+
+
 def _safe_link(url: str | None) -> str | None:
     """Only http(s) links become clickable: a ``javascript:`` link in a feed stays text."""
     if url and url.strip().lower().startswith(("http://", "https://")):
@@ -187,6 +222,7 @@ def render_report(report: Report) -> str:
     )
     env.filters["iso"] = iso
     env.filters["safe_link"] = _safe_link
+    env.globals["evidence_lines"] = evidence_lines
     return env.get_template("report.html.j2").render(r=report, version=__version__)
 
 
