@@ -45,7 +45,7 @@ def _one(dist: Path, pattern: str) -> Path:
 
 def test_package_data_is_in_the_wheel_and_sdist(dist: Path) -> None:
     data = _package_data()
-    assert "watcher/templates/report.html.j2" in data and "watcher/py.typed" in data
+    assert {"watcher/templates/report.html.j2", "watcher/rules/schema.json", "watcher/py.typed"} <= set(data)
     wheel = set(zipfile.ZipFile(_one(dist, "watcher-*.whl")).namelist())
     missing = [f for f in data if f not in wheel]
     assert not missing, f"not in the wheel: {missing}"
@@ -90,3 +90,5 @@ def test_wheel_installs_and_runs(dist: Path, tmp_path: Path) -> None:
     run(str(py), "-c", "from watcher.store import Store; Store.open('w.db').close()")
     assert "wrote r.html" in run(str(venv / "bin" / "watcher"), "--config", "config.toml", "report", "-o", "r.html")
     assert 'id="hits-chart"' in (tmp_path / "r.html").read_text(encoding="utf-8")
+    # and so is the rules schema
+    assert '"$schema"' in run(str(venv / "bin" / "watcher"), "rules", "schema")
