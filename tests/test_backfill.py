@@ -177,3 +177,13 @@ def test_cli_unknown_rule_is_one_line(polled: Path) -> None:
     result = run(polled, "rules", "backfill", "--rule", "nope")
     assert result.exit_code == 2
     assert "no rule with id 'nope'" in result.output and "Traceback" not in result.output
+
+
+def test_a_disabled_rule_is_tried_only_when_named(tmp_path: Path) -> None:
+    draft = DRONE_RULES + "- id: draft-nato\n  title: NATO draft\n  enabled: false\n  when: Otan\n"
+    with store_seed(tmp_path / "w.db") as store:
+        ruleset = _ruleset(tmp_path, draft)
+        assert "draft-nato" not in {h.rule for h in backfill(store, ruleset).hits}
+        tried = backfill(store, ruleset, rule="draft-nato")
+        assert [h.rule for h in tried.hits] == ["draft-nato"]
+        assert any("Otan" in e.text for e in tried.hits[0].evidence)

@@ -38,7 +38,8 @@ def backfill_command(obj: Context, rule_id: str | None, since: datetime, apply: 
 
     Lists only hits the database does not hold yet. With --apply they are
     recorded (suppressed = backfill) so reports and `watcher hits` include
-    them; no notification is sent, whatever the targets.
+    them; no notification is sent, whatever the targets. --rule also runs a
+    rule drafted with `enabled: false`, so it can be tried before it goes live.
 
     \b
     Example:
@@ -55,7 +56,16 @@ def backfill_command(obj: Context, rule_id: str | None, since: datetime, apply: 
         return ui.progress(items, total=total, description="matching stored items")
 
     with Store.open(config.database, readonly=not apply) as store:
-        result = backfill(store, ruleset, rule=rule_id, since=since, apply=apply, progress=progress)
+        result = backfill(
+            store,
+            ruleset,
+            rule=rule_id,
+            since=since,
+            apply=apply,
+            progress=progress,
+            regex_timeout=config.regex_timeout.total_seconds(),
+            max_text=config.max_text,
+        )
     rows = [_row(h) for h in result.hits]
     shown = [{**r, "item": ui.shorten(r["item"], 70)} for r in rows]
     ui.emit(
