@@ -11,6 +11,8 @@ from helpers import Project
 
 from watcher.cli import cli
 
+pytest_plugins = ["daemon_fixtures"]  # the daemon tests' real parts: webhook, notify socket, daemon process
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:

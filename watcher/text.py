@@ -47,7 +47,7 @@ ELISIONS = {
     "presqu": "presque",
 }
 
-_TOKEN = re.compile(r"[^\W_]+")
+_PAIRS = re.compile(r"([\W_]*)([^\W_]+)")  # (separator, word): offsets follow from the lengths
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o"})
 _TYPO = str.maketrans({**dict.fromkeys(APOSTROPHES, "'"), **dict.fromkeys(QUOTES, '"')})
 # Separators that end a clause for negation scope and stop a number from reaching a term.
@@ -101,6 +101,7 @@ def fold(text: str) -> str:
 
 
 _STEM_CACHE: dict[str, str] = {}
+_WORD_CACHE: dict[str, tuple[str, str]] = {}  # raw word -> (folded, stemmed): most words repeat
 
 
 def stem(word: str) -> str:
@@ -148,32 +149,36 @@ def tokenize(text: str) -> list[Token]:
     elided article from its word (``l’Ukraine``).
     """
     tokens: list[Token] = []
-    prev_end = 0
-    n = len(text)
-    for m in _TOKEN.finditer(text):
-        start, end = m.span()
-        raw = m.group()
-        sep = text[prev_end:start]
-        norm = fold_word(raw)
-        elided = False
-        nxt = text[end] if end < n else ""
-        if nxt and nxt in APOSTROPHES and norm in ELISIONS and end + 1 < n and text[end + 1].isalpha():
-            # French elision: "l'", "d'", "jusqu'"; but "n't" is English ("don't").
-            if not (
-                norm == "n"
-                and text[end + 1 : end + 2].lower() == "t"
-                and not text[end + 2 : end + 3].isalpha()
+    append = tokens.append
+    new = tuple.__new__
+    cache = _WORD_CACHE
+    pos = 0
+    for sep, raw in _PAIRS.findall(text):
+        start = pos + len(sep)
+        pos = end = start + len(raw)
+        folded = cache.get(raw)
+        if folded is None:
+            norm = fold_word(raw)
+            folded = (norm, stem(norm))
+            if len(cache) < 200_000:
+                cache[raw] = folded
+        norm, key = folded
+        if sep and sep in APOSTROPHES and tokens:
+            prev = tokens[-1]
+            if (
+                prev.norm in ELISIONS
+                and not prev.elided
+                and raw[0].isalpha()
+                and not (prev.norm == "n" and norm == "t")
             ):
-                norm = ELISIONS[norm]
-                elided = True
-        elif sep and sep in APOSTROPHES and tokens and tokens[-1].end == start - 1:
-            if norm == "s":  # English possessive: "Russia's"
-                elided = True
-            elif norm == "t" and tokens[-1].norm.endswith("n"):  # "didn't", "don't"
-                norm = "not"
-        key = norm if elided else stem(norm)
-        tokens.append(Token(norm, key, start, end, sep, elided))
-        prev_end = end
+                full = ELISIONS[prev.norm]  # French elision: "l'", "d'", "jusqu'"
+                tokens[-1] = new(Token, (full, full, prev.start, prev.end, prev.sep, True))
+            elif norm == "s":  # English possessive: "Russia's"
+                append(new(Token, (norm, norm, start, end, sep, True)))
+                continue
+            elif norm == "t" and prev.norm.endswith("n"):  # "didn't", "don't"
+                norm = key = "not"
+        append(new(Token, (norm, key, start, end, sep, False)))
     return tokens
 
 

@@ -14,6 +14,7 @@ from . import notify as _notify  # noqa: F401
 from . import report as _report  # noqa: F401
 from . import rules as _rules  # noqa: F401
 from . import search as _search  # noqa: F401
+from . import service as _service  # noqa: F401
 from .main import cli, main
 
 __all__ = ["cli", "main"]

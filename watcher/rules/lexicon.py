@@ -50,6 +50,7 @@ VAGUE = {
     "millions": 1_000_000, "milliards": 1_000_000_000, "dozens": 12, "tens": 10, "scores": 20,
     "hundreds": 100, "thousands": 1000, "billions": 1_000_000_000,
 }  # fmt: skip
+COUNT_DETERMINERS = words("les des ces nos leurs the these those its their his her our")
 VAGUE_DET = words("des les plusieurs quelques several many de")
 OF = words("de of d")
 

@@ -10,6 +10,7 @@ YAML types.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ except AttributeError:  # PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
 Path_ = tuple[str | int, ...]
+MAX_DEPTH = 64  # far beyond any real rule; keeps hostile files from exhausting the stack
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 _SAFE_TAGS = {
     "tag:yaml.org,2002:str",
@@ -68,6 +71,12 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 def load_yaml(text: str, file: str) -> Located:
     """Parse one rules file; syntax and safety problems land in ``Located.problems``."""
     doc = Located(file)
+    depth = _flow_depth(text)
+    if depth > MAX_DEPTH:
+        doc.problems.append(
+            Problem(file, 1, 1, f"YAML nested {depth} levels deep; rule files allow {MAX_DEPTH}")
+        )
+        return doc
     try:
         loader = _Loader(text)
         try:
@@ -93,6 +102,13 @@ def load_yaml(text: str, file: str) -> Located:
 
     def build(n: yaml.Node, path: Path_) -> Any:
         doc.values[path] = _pos(n)
+        if len(path) > MAX_DEPTH:
+            ok[0] = False
+            line, col = _pos(n)
+            doc.problems.append(
+                Problem(file, line, col, f"YAML nested too deep; rule files allow {MAX_DEPTH} levels")
+            )
+            return None
         if id(n) in seen:
             ok[0] = False
             line, col = _alias_position(text, n)
@@ -105,10 +121,9 @@ def load_yaml(text: str, file: str) -> Located:
         if n.tag not in _SAFE_TAGS:
             ok[0] = False
             line, col = _pos(n)
+            tag = n.tag.replace("tag:yaml.org,2002:", "!!")
             doc.problems.append(
-                Problem(
-                    file, line, col, f"YAML tag {n.tag!r} is not allowed in rule files (plain values only)"
-                )
+                Problem(file, line, col, f"YAML tag {tag!r} is not allowed in rule files (plain values only)")
             )
             return None
         seen.add(id(n))
@@ -117,6 +132,13 @@ def load_yaml(text: str, file: str) -> Located:
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for knode, vnode in n.value:
+                if knode.tag == "tag:yaml.org,2002:merge":
+                    ok[0] = False
+                    line, col = _pos(knode)
+                    doc.problems.append(
+                        Problem(file, line, col, "YAML merge keys (<<) are not allowed in rule files")
+                    )
+                    continue
                 if knode.tag not in _SAFE_TAGS or not isinstance(knode, yaml.ScalarNode):
                     ok[0] = False
                     line, col = _pos(knode)
@@ -153,6 +175,17 @@ def load_yaml(text: str, file: str) -> Located:
     if not ok[0]:
         doc.data = None
     return doc
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of flow brackets: the C composer recurses once per level, so refuse a bomb first."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    for m in _BRACKETS.finditer(text):
+        depth += 1 if m.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _alias_position(text: str, node: yaml.Node) -> tuple[int, int]:

@@ -12,7 +12,9 @@ barely depends on the number of rules.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 import ahocorasick
@@ -21,32 +23,56 @@ from ..models import FIELDS, Evidence, Item, Match, Rule
 from ..text import Token, is_clause_break, tokenize
 from .conditions import AllOf, AnyOf, Condition, Count, Near, Not, Phrase, Regex, needs_terms
 from .lexicon import NEGATIONS, NOT_NEGATING, NUMBER_WORDS, STOP
-from .numbers import Quantity, link_after, link_before, read_quantities
+from .numbers import Quantity, link_after, link_before, read_quantities, safe_start
 
 log = logging.getLogger(__name__)
 
 MAX_GAP = 3  # modifier words allowed between a number and its term: "67 long-range drones"
 NEG_WINDOW = 4  # a negation cue governs a phrase this many words ahead: "il n'y a pas eu de victimes"
 MAX_EVIDENCE = 20
+QUANTITY_WINDOW = 16  # words before a count term searched for its number: gap, "X des Y", qualifiers
 
 
 class _Field:
     """One field of one item, tokenized once; numbers are read only if a count needs them."""
 
-    __slots__ = ("_neg", "_quantities", "kpos", "name", "text", "tokens")
+    __slots__ = ("_kpos", "_neg", "_quantities", "name", "text", "tokens", "word_tokens")
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
         self.tokens: list[Token] = tokenize(text)
-        self.kpos: list[int] = []  # full token index -> index among words (elided tokens share)
-        self._quantities: dict[int, list[Quantity]] | None = None
+        self.word_tokens: list[int] = []  # token index of each word (elided tokens are not words)
+        self._kpos: list[int] | None = None
+        self._quantities: dict[int, dict[int, list[Quantity]]] | None = None
         self._neg: dict[int, bool] = {}
 
-    def quantities(self) -> dict[int, list[Quantity]]:
+    @property
+    def kpos(self) -> list[int]:
+        """Token index -> index among words, to count the words between two phrases."""
+        if self._kpos is None:
+            kpos = [0] * len(self.tokens)
+            w = 0
+            for ti, tok in enumerate(self.tokens):
+                kpos[ti] = w
+                if not tok.elided:
+                    w += 1
+            self._kpos = kpos
+        return self._kpos
+
+    def quantities_before(self, first: int) -> dict[int, list[Quantity]]:
+        """Quantities in the few words before token ``first``, read once per place.
+
+        Numbers are read only where a count term occurs, not over the whole
+        text: most items mention no counted term at all.
+        """
         if self._quantities is None:
-            self._quantities = read_quantities(self.tokens, self.text)
-        return self._quantities
+            self._quantities = {}
+        found = self._quantities.get(first)
+        if found is None:
+            start = safe_start(self.tokens, max(0, first - QUANTITY_WINDOW))
+            found = self._quantities[first] = read_quantities(self.tokens, self.text, start, first)
+        return found
 
     def negated(self, i: int) -> bool:
         """Whether a negation cue governs the token at i (same clause, a few words before)."""
@@ -133,25 +159,17 @@ class Matcher:
             fields.append(fld)
             if self._automaton is None:
                 continue
-            words = []
-            starts: dict[int, int] = {}  # char offset in the key string -> full token index
-            kpos = fld.kpos
-            pos = 1
-            widx = 0
-            for ti, tok in enumerate(fld.tokens):
-                kpos.append(widx)
-                if tok.elided:
-                    continue
-                starts[pos] = ti
-                words.append(tok.key)
-                pos += len(tok.key) + 1
-                widx += 1
-            keys = " " + " ".join(words) + " "
-            word_tokens = [ti for ti, tok in enumerate(fld.tokens) if not tok.elided]
-            for end, (tid, length) in self._automaton.iter(keys):
-                first = starts[end - length + 2]
-                last = word_tokens[kpos[first] + self._term_words[tid] - 1]
-                occ.setdefault(tid, []).append(Occ(fld, first, last))
+            toks = fld.tokens
+            word_tokens = fld.word_tokens = [ti for ti, tok in enumerate(toks) if not tok.elided]
+            words = [toks[ti].key for ti in word_tokens]
+            # Start offset of each word in the key string, to map a hit back to its tokens.
+            wstart = list(accumulate([len(w) + 1 for w in words], initial=1))
+            term_words = self._term_words
+            for end, (tid, length) in self._automaton.iter(" " + " ".join(words) + " "):
+                widx = bisect_left(wstart, end - length + 2)
+                occ.setdefault(tid, []).append(
+                    Occ(fld, word_tokens[widx], word_tokens[widx + term_words[tid] - 1])
+                )
         return occ, fields
 
     def match(self, item: Item) -> list[Match]:
@@ -281,6 +299,8 @@ class _Eval:
             except TimeoutError:
                 key = (self.rule.id, self.item.id)
                 if key not in self.m._timed_out:
+                    if len(self.m._timed_out) > 10_000:
+                        self.m._timed_out.clear()
                     self.m._timed_out.add(key)
                     log.warning(
                         "regex timed out, rule skipped for this item rule=%s item=%s field=%s timeout=%ss",
@@ -326,7 +346,7 @@ def _modifier(tok: Token) -> bool:
 def quantities_for(fld: _Field, first: int) -> list[Quantity]:
     """The quantities that count the term starting at token ``first``: "188 [de combat] drones"."""
     toks = fld.tokens
-    by_end = fld.quantities()
+    by_end = fld.quantities_before(first)
     if not by_end:
         return []
     p = first

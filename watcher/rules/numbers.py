@@ -26,6 +26,7 @@ from .lexicon import (
     AGE_PREV,
     ARTICLES,
     COLLECTIVES,
+    COUNT_DETERMINERS,
     JOINERS,
     LINKS,
     MONTHS,
@@ -44,6 +45,7 @@ from .lexicon import (
 __all__ = ["Bounds", "Quantity", "read_quantities"]
 
 INF = math.inf
+MAX_NUMBER_WORDS = 12  # "deux cent quatre-vingt-dix-sept mille trois cent ..." never needs more
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +178,7 @@ class _Reader:
         ):
             return nxt not in UNITS_EN and len(nxt) <= 2  # "9-M"
         # Dates: "mardi 26 novembre", "November 26", "21 au mercredi 22 novembre", "21-22 novembre".
-        if nxt in MONTHS or prev in MONTHS or prev in WEEKDAYS:
+        if (nxt in MONTHS and self.joined(end)) or ((prev in MONTHS or prev in WEEKDAYS) and self.joined(i)):
             return True
         if nxt in ("au", "a", "to", "et", "and", "-") or nsep.strip() in ("-", "–"):
             k = end + 1 if nxt in ("au", "a", "to", "et", "and") else end
@@ -201,13 +203,15 @@ class _Reader:
             return True
         if end < self.n and self.text[t[end - 1].end : t[end - 1].end + 2].strip().startswith("%"):
             return True
-        # Years: a bare 1900-2100, unless a qualifier says it is a count ("plus de 2000 drones").
+        # Years: a bare 1900-2100, unless a qualifier or a determiner says it is a count
+        # ("plus de 2000 drones", "les 2000 soldats").
         return (
             not grouped
             and value.is_integer()
             and 1900 <= value <= 2100
             and len(t[i].norm) == 4
-            and (self._qualifier(i) is None)
+            and prev not in COUNT_DETERMINERS
+            and self._qualifier(i) is None
         )
 
     def _designator(self, i: int) -> bool:
@@ -220,9 +224,12 @@ class _Reader:
             return None
         if t[i].norm in ("a", "an") and self.raw(i).lower() not in ("a", "an"):
             return None  # French "à"
+        if t[i].norm == "cent" and self.norm(i - 1) in ("pour", "per"):
+            return None  # "20 pour cent"
         j = i + 1
         while (
             j < self.n
+            and j - i < MAX_NUMBER_WORDS
             and self.joined(j)
             and (t[j].norm in NUMBER_WORDS or (t[j].norm in JOINERS and self.norm(j + 1) in NUMBER_WORDS))
         ):
@@ -249,7 +256,9 @@ class _Reader:
 
     def _qualifier(self, i: int) -> tuple[str, int] | None:
         """The qualifier ending just before token i: (kind, start)."""
-        for words, kind in QUALIFIERS:
+        if i <= 0:
+            return None
+        for words, kind in _QUALIFIERS_BY_LAST.get(self.t[i - 1].norm, ()):
             k = len(words)
             if i - k < 0:
                 continue
@@ -265,7 +274,7 @@ class _Reader:
         norm = t[i].norm
         # Vague plurals: "des milliers", "les milliers", "dozens of", "des dizaines de milliers".
         j = i + 1 if (norm in VAGUE_DET and self.norm(i + 1) in VAGUE and self.joined(i + 1)) else i
-        if t[j].norm in VAGUE and (j > i or t[j].norm not in ("millions", "milliards", "billions")):
+        if t[j].norm in VAGUE:
             unit = VAGUE[t[j].norm]
             if t[j].norm == "tens" and not (self.norm(j + 1) in OF and self.norm(j + 2) in VAGUE):
                 return None
@@ -277,8 +286,8 @@ class _Reader:
                 end += 2
             if self.norm(end) in OF and self.joined(end):
                 end += 1
-            elif j == i and t[j].norm in ("dozens", "hundreds", "thousands", "scores", "tens"):
-                return None  # English vague plurals need "of": "hundreds of drones"
+            elif j == i:
+                return None  # without a determiner, "of"/"de" must follow: "hundreds of drones"
             return Quantity(low, INF, False, False, _num(low), i, end, i)
         read = self.digits(i)
         value: float
@@ -345,24 +354,60 @@ class _Reader:
         return Quantity(low, high, lo_open, hi_open, q.value, start, q.end, i)
 
 
-def read_quantities(tokens: Sequence[Token], text: str) -> dict[int, list[Quantity]]:
-    """Every quantity in a token list, keyed by the index of the token right after it.
+# Quick rejection: a quantity can only start with a digit or one of these words.
+_CANDIDATES = NUMBER_WORDS | ARTICLES | frozenset(VAGUE) | VAGUE_DET
+_DIGITS = frozenset("0123456789")
+# Words that can stand inside a quantity expression: reading may not start right after one.
+_INSIDE = (
+    _CANDIDATES
+    | JOINERS
+    | OF
+    | frozenset(SCALES)
+    | frozenset(COLLECTIVES)
+    | frozenset(w for words, _ in QUALIFIERS for w in words)
+    | frozenset(w for words in LINKS for w in words)
+    | frozenset(("a", "to", "ou", "or", "et", "and", "entre", "between"))
+)
+_QUALIFIERS_BY_LAST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _words, _kind in QUALIFIERS:
+    _QUALIFIERS_BY_LAST.setdefault(_words[-1], []).append((_words, _kind))
+
+
+def read_quantities(
+    tokens: Sequence[Token], text: str, start: int = 0, stop: int | None = None
+) -> dict[int, list[Quantity]]:
+    """The quantities starting in ``tokens[start:stop]``, keyed by the index of the token right after each.
 
     A term at token index ``f`` is quantified by a quantity ending at ``f`` (or a
     few modifier words earlier): the lookup the count condition needs.
+    Reading goes left to right, so ``start`` must not fall inside a number
+    ("cent quatre-vingt-huit" read from "quatre" would be 88): see ``safe_start``.
     """
     reader = _Reader(tokens, text)
     out: dict[int, list[Quantity]] = {}
-    i = 0
     n = len(tokens)
-    while i < n:
-        q = reader.at(i)
-        if q is None:
-            i += 1
+    stop = n if stop is None else min(stop, n)
+    free = start  # tokens before this index belong to a quantity already read
+    for i in range(start, stop):
+        norm = tokens[i].norm
+        if i < free or not (norm in _CANDIDATES or norm[0] in _DIGITS):
             continue
-        out.setdefault(q.end, []).append(q)
-        i = max(q.end, i + 1)
+        norm = tokens[i].norm
+        if norm in VAGUE_DET and not (i + 1 < n and tokens[i + 1].norm in VAGUE):
+            continue
+        q = reader.at(i)
+        if q is not None:
+            out.setdefault(q.end, []).append(q)
+            free = q.end
     return out
+
+
+def safe_start(tokens: Sequence[Token], i: int, limit: int = 40) -> int:
+    """The closest index <= i where no quantity can be under way (the previous word cannot be in one)."""
+    floor = max(0, i - limit)
+    while i > floor and (tokens[i - 1].norm in _INSIDE or tokens[i - 1].norm[0] in _DIGITS):
+        i -= 1
+    return i
 
 
 def link_before(tokens: Sequence[Token], q: Quantity, by_end: dict[int, list[Quantity]]) -> list[Quantity]:
