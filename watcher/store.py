@@ -131,6 +131,37 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
+        2,
+        "full-text search over items",
+        # The same layout as sqlite-utils' enable_fts(..., create_triggers=True), so sqlite-utils
+        # (`table.search`, `sqlite-utils rebuild-fts`) and Datasette detect and use it. External content:
+        # the text lives once, in items; the index points at items.rowid. A trigger body's inner
+        # statements must not end a line with ';' (the migration splitter cuts there).
+        """
+        CREATE VIRTUAL TABLE items_fts USING FTS5 (
+            title, summary, body,
+            tokenize='unicode61 remove_diacritics 2',
+            content="items"
+        );
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (rowid, title, summary, body)
+            VALUES (new.rowid, new.title, new.summary, new.body)
+        ; END;
+        CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.rowid, old.title, old.summary, old.body)
+        ; END;
+        CREATE TRIGGER items_au AFTER UPDATE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.rowid, old.title, old.summary, old.body)
+            ; INSERT INTO items_fts (rowid, title, summary, body)
+            VALUES (new.rowid, new.title, new.summary, new.body)
+        ; END;
+        -- index the items stored before this migration
+        INSERT INTO items_fts (items_fts) VALUES ('rebuild');
+        """,
+    ),
+    (
         3,
         "deliveries: digests and deduplicated admin notices",
         """
