@@ -104,5 +104,6 @@ def test_story_revisions_alert_once_then_on_escalation(project: Project) -> None
         assert "100" in drone_alerts[0]["title"] and "188" in drone_alerts[1]["title"]
         hits = [h for h in json.loads(project.invoke("hits", "--format", "json").output) if h["rule"] == "drone-swarm"]
         assert [h["value"] for h in hits] == [100, 188, 188]  # every revision's hit is stored
+        assert [h["suppressed"] for h in hits] == [None, None, "story"]
     finally:
         hook.stop()
