@@ -95,7 +95,12 @@ def test_text_without_guid_gets_stable_content_hash() -> None:
     [
         ("LISTING_2_NewsML-G2_Text_Document.xml", 'Fed to halt QE to avert "bubble"', "en", True),
         ("LISTING_22_Sports_story_in_NewsML-G2NITF.xml", "Preview: Arizona Diamondbacks (29-23)", "en", True),
-        ("LISTING_25_An_NITF_marked-up_article_conveyed_in_inlineXML.xml", "Arizona Diamondbacks", "en", True),
+        (
+            "LISTING_25_An_NITF_marked-up_article_conveyed_in_inlineXML.xml",
+            "Arizona Diamondbacks",
+            "en",
+            True,
+        ),
         # The IPTC example carries only a comment where its content would be: headline and language only.
         ("LISTING_1_A_NewsML-G2_News_Item.xml", 'Fed to halt QE to avert "bubble"', "en", False),
     ],
@@ -154,7 +159,10 @@ NEWS_MESSAGE = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_newsml_message_with_item_set() -> None:
     items = parse(NEWS_MESSAGE)
-    assert [(i.guid, i.version, i.language) for i in items] == [("urn:afp:1", "3", "fr"), ("urn:afp:2", "1", "en")]
+    assert [(i.guid, i.version, i.language) for i in items] == [
+        ("urn:afp:1", "3", "fr"),
+        ("urn:afp:2", "1", "en"),
+    ]
     assert items[0].body == "Premier paragraphe.\nSecond paragraphe."  # bidi override stripped
     assert items[0].published == datetime(2024, 11, 26, 9, 15, tzinfo=UTC)
     assert items[0].meta["dateline"] == "KIEV, 26 nov 2024 (AFP)"
@@ -266,7 +274,11 @@ def test_quadratic_blowup_refused_before_parsing() -> None:
     ],
 )
 def test_external_and_parameter_entities_refused(doctype: bytes) -> None:
-    data = b'<?xml version="1.0"?>' + doctype + b'<rss version="2.0"><channel><title>&xxe;</title></channel></rss>'
+    data = (
+        b'<?xml version="1.0"?>'
+        + doctype
+        + b'<rss version="2.0"><channel><title>&xxe;</title></channel></rss>'
+    )
     with pytest.raises(FormatError, match="refused XML"):
         parse(data)
 

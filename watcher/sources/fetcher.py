@@ -15,6 +15,7 @@ a crash in between re-reads the files rather than losing them.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import random
 import threading
@@ -64,8 +65,12 @@ class FetchResult:
 class Fetcher:
     """Owns the HTTP clients, the concurrency limits and the parse process pool."""
 
-    def __init__(self, config: Config, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, config: Config, *, rng: random.Random | None = None, allow_networks: Iterable[str] = ()
+    ) -> None:
+        """``allow_networks``: CIDR blocks reachable even though private (an intranet wire server)."""
         self.config = config
+        self.allow_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks)
         self.rng = rng or random.Random()
         self.pool = ParsePool(config.workers)
         self._clients: dict[bool, httpx.Client] = {}
@@ -171,6 +176,7 @@ class Fetcher:
                     allow_private=allow_private,
                     user_agent=self.config.user_agent,
                     max_connections=max(self.config.concurrency, 1) * 2,
+                    allow_networks=self.allow_networks,
                 )
                 self._clients[allow_private] = client
             return client
