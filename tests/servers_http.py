@@ -43,6 +43,7 @@ class HostileServer:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
         self.bodies: dict[str, bytes] = {}
+        self.documents: dict[str, tuple[bytes, dict[str, str]]] = {}  # path -> (body, headers)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,6 +62,10 @@ class HostileServer:
                         route(self)
                     elif path in server.bodies:
                         server.send(self, 200, server.bodies[path])
+                    elif path in server.documents:
+                        body, headers = server.documents[path]
+                        ctype = headers.pop("Content-Type", "application/xml") if headers else "application/xml"
+                        server.send(self, 200, body, ctype=ctype, headers=headers)
                     else:
                         server.send(self, 404, b"not found", ctype="text/plain")
                 except (BrokenPipeError, ConnectionResetError, TimeoutError):

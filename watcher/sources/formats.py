@@ -32,14 +32,40 @@ FEED_ROOTS = {"rss", "rdf", "feed", "channel", "redirect"}
 HTML_ROOTS = {"html", "head", "body", "div", "p", "table", "form", "script", "span", "a", "meta", "title"}
 
 
+# XML 1.0 appendix F: byte order marks, then the shape "<?" takes in each wide encoding.
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "utf-32-be", 4),
+    (b"\xff\xfe\x00\x00", "utf-32-le", 4),
+    (b"\xfe\xff", "utf-16-be", 2),
+    (b"\xff\xfe", "utf-16-le", 2),
+    (b"\x00\x00\x00<", "utf-32-be", 0),
+    (b"<\x00\x00\x00", "utf-32-le", 0),
+    (b"\x00<\x00?", "utf-16-be", 0),
+    (b"<\x00?\x00", "utf-16-le", 0),
+)
+_DECL_ENCODING = re.compile(rb"""^(<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def to_utf8(data: bytes) -> tuple[bytes, bool]:
+    """UTF-16/32 documents re-encoded as UTF-8 (declaration included), and whether that happened.
+
+    Every check that follows works on bytes (entity declarations, the root
+    element); a billion-laughs document in UTF-16 must not slip past them.
+    """
+    for prefix, codec, bom in _WIDE:
+        if data.startswith(prefix):
+            try:
+                text = data[bom:].decode(codec)
+            except UnicodeDecodeError:
+                raise FormatError(f"invalid {codec.upper()} document") from None
+            out = text.encode("utf-8")
+            return _DECL_ENCODING.sub(rb"\1\2utf-8\2", out, count=1), True
+    return data, False
+
+
 def sniff(data: bytes) -> str:
     """One of: empty, json, html, feed, newsml, nitf, xml (unknown root), text."""
     sample = data[:65536]
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            sample = sample.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError:
-            return "text"
     sample = sample.removeprefix(b"\xef\xbb\xbf")
     stripped = sample.lstrip()
     if not stripped:
@@ -73,6 +99,13 @@ def _charset(headers: Mapping[str, str]) -> str | None:
 
 
 def dispatch(data: bytes, ctx: Context, headers: Mapping[str, str]) -> list[Item]:
+    try:
+        data, transcoded = to_utf8(data)
+    except FormatError as exc:
+        raise FormatError(f"{exc}: {ctx.origin}") from None
+    if transcoded:
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers["content-type"] = "application/xml; charset=utf-8"
     kind = sniff(data)
     if kind == "empty":
         raise FormatError(f"empty document: {ctx.origin}")
