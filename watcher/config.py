@@ -92,6 +92,7 @@ class NotifyConfig:
     format: str | None = None  # text | html | markdown; default: what the service prefers
     title_template: str | None = None
     body_template: str | None = None
+    throttle: timedelta | None = None  # least time between two sends; None: apprise's default for the service
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ _SOURCE_KEYS = {
     "name", "url", "path", "interval", "language", "enabled", "headers", "timeout", "max_bytes",
     "max_redirects", "allow_private_networks",
 }  # fmt: skip
-_NOTIFY_KEYS = {"name", "url", "tags", "digest", "flood", "format", "title_template", "body_template"}
+_NOTIFY_KEYS = {"name", "url", "tags", "digest", "flood", "format", "title_template", "body_template", "throttle"}
 _TOP_KEYS = {"watcher", "source", "notify"}
 
 
@@ -335,6 +336,7 @@ def parse_config(data: dict[str, Any], cfg_path: Path) -> Config:
         if fmt is not None and fmt not in ("text", "html", "markdown"):
             r.fail(f"notify {name!r}: format must be text, html or markdown, got {fmt!r}")
         digest_raw = r.raw("digest")
+        throttle_raw = r.raw("throttle")
         flood = r.raw("flood")
         if flood is not None and (isinstance(flood, bool) or not isinstance(flood, int) or flood < 1):
             r.fail(f"notify {name!r}: flood must be a whole number >= 1, got {flood!r}")
@@ -348,14 +350,13 @@ def parse_config(data: dict[str, Any], cfg_path: Path) -> Config:
                 format=fmt,
                 title_template=r.str_("title_template"),
                 body_template=r.str_("body_template"),
+                throttle=None if throttle_raw is None else r.duration("throttle", timedelta(0)),
             )
         )
 
     database = w.path("database", "var/watcher.db")
     assert database is not None
-    rules = tuple(
-        (p if p.is_absolute() else cfg_path.parent / p) for p in map(Path, w.str_list("rules", ("rules/",)))
-    )
+    rules = tuple((p if p.is_absolute() else cfg_path.parent / p) for p in map(Path, w.str_list("rules", ("rules/",))))
     metrics = w.str_("metrics")
     if metrics is not None and not re.match(r"^[\w.\-\[\]:]+:\d+$", metrics):
         w.fail(f"watcher.metrics must be HOST:PORT, got {metrics!r}")

@@ -86,7 +86,9 @@ def configure(*, verbosity: int = 0, fmt: str = "text") -> None:
     root.addHandler(handler)
     root.setLevel(level if verbosity >= 2 else logging.WARNING)
     logging.getLogger("watcher").setLevel(level)
-    # Tokens live in apprise URLs, and apprise prints them at DEBUG: never let it.
-    logging.getLogger("apprise").setLevel(logging.WARNING)
+    # Tokens live in apprise URLs, and apprise prints them at DEBUG: never let it. urllib3 (under
+    # apprise's HTTP plugins) logs each request's path at DEBUG, and webhook paths hold tokens too.
+    for secretive in ("apprise", "urllib3"):
+        logging.getLogger(secretive).setLevel(logging.WARNING)
     for noisy in ("apscheduler", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import Enum
+from datetime import UTC as UTC
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -189,7 +190,7 @@ class Rule:
         return bool(getattr(self.when, "has_count", False))
 
 
-class DeliveryStatus(str, Enum):
+class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
@@ -208,6 +209,9 @@ class Delivery:
     next_attempt_at: datetime | None
     last_error: str | None = None
     sent_at: datetime | None = None
+    kind: str = "hit"  # hit | digest | admin | test
+    payload: dict[str, Any] | None = None  # digest hit ids, notice text; never a target URL
+    digest_id: int | None = None  # the digest delivery that carries this hit, if any
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,17 @@ single-statement conveniences.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -128,6 +130,49 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "full-text search over items",
+        # The same layout as sqlite-utils' enable_fts(..., create_triggers=True), so sqlite-utils
+        # (`table.search`, `sqlite-utils rebuild-fts`) and Datasette detect and use it. External content:
+        # the text lives once, in items; the index points at items.rowid. A trigger body's inner
+        # statements must not end a line with ';' (the migration splitter cuts there).
+        """
+        CREATE VIRTUAL TABLE items_fts USING FTS5 (
+            title, summary, body,
+            tokenize='unicode61 remove_diacritics 2',
+            content="items"
+        );
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (rowid, title, summary, body)
+            VALUES (new.rowid, new.title, new.summary, new.body)
+        ; END;
+        CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.rowid, old.title, old.summary, old.body)
+        ; END;
+        CREATE TRIGGER items_au AFTER UPDATE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.rowid, old.title, old.summary, old.body)
+            ; INSERT INTO items_fts (rowid, title, summary, body)
+            VALUES (new.rowid, new.title, new.summary, new.body)
+        ; END;
+        -- index the items stored before this migration
+        INSERT INTO items_fts (items_fts) VALUES ('rebuild');
+        """,
+    ),
+    (
+        3,
+        "deliveries: digests and deduplicated admin notices",
+        """
+        -- a hit delivery folded into a digest points at the digest delivery that carries it
+        ALTER TABLE deliveries ADD COLUMN digest_id INTEGER REFERENCES deliveries(id);
+        -- admin notices that must be sent once per target (source failing, rules reload failed...)
+        ALTER TABLE deliveries ADD COLUMN dedupe_key TEXT;
+        CREATE UNIQUE INDEX deliveries_dedupe ON deliveries(target, dedupe_key) WHERE dedupe_key IS NOT NULL;
+        CREATE INDEX deliveries_digest ON deliveries(digest_id);
+        """,
+    ),
 ]
 
 
@@ -144,13 +189,39 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def locked(method: F) -> F:
+    """Run a Store method while holding the store's lock (see ``Store``)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Store:
-    """One SQLite database. Open with ``Store.open(path)``; use as a context manager to close it."""
+    """One SQLite database. Open with ``Store.open(path)``; use as a context manager to close it.
+
+    The daemon calls the store from scheduler threads, and one sqlite3
+    connection must not be used by two threads at once: every method holds
+    ``self.lock`` (re-entrant) for the whole of its work, and ``transaction()``
+    holds it from BEGIN to COMMIT. New methods must do the same.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
         self.db = sqlite_utils.Database(conn)
+        self.lock = threading.RLock()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run one statement under the lock and return all its rows."""
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -163,10 +234,10 @@ class Store:
                     raise StoreError(
                         f"no database at {path}", hint="run `watcher poll` or `watcher run` first to create it"
                     )
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy_timeout)
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy_timeout, check_same_thread=False)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
+                conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             store = cls(conn, path)
@@ -201,9 +272,7 @@ class Store:
             )
 
     def _has_migrations(self) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'"
-        ).fetchone()
+        row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
         return row is not None
 
     def _migrate(self) -> None:
@@ -218,9 +287,7 @@ class Store:
             with self.transaction():
                 for statement in _split_sql(sql):
                     self.conn.execute(statement)
-                self.conn.execute(
-                    "INSERT INTO _migrations VALUES (?, ?, ?)", (version, description, iso(_now()))
-                )
+                self.conn.execute("INSERT INTO _migrations VALUES (?, ?, ?)", (version, description, iso(_now())))
             log.info("database migrated version=%s description=%r", version, description)
 
     @property
@@ -231,17 +298,19 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT; rolls back on any exception. Use only raw ``execute`` inside."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
 
     # -- items and hits --------------------------------------------------------------------------
 
+    @locked
     def known_item_ids(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         found: set[str] = set()
@@ -302,6 +371,7 @@ class Store:
                 n_deliveries += cur.rowcount
         return CycleResult(n_items, n_hits, n_deliveries)
 
+    @locked
     def hits(
         self,
         *,
@@ -311,7 +381,8 @@ class Store:
         limit: int | None = None,
         include_suppressed: bool = True,
     ) -> list[Hit]:
-        where, args = ["1=1"], []
+        where: list[str] = ["1=1"]
+        args: list[Any] = []
         if rule:
             where.append("rule = ?")
             args.append(rule)
@@ -328,27 +399,39 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [hit_from_row(r) for r in self.conn.execute(sql, args)]
 
+    @locked
     def hit(self, hit_id: str) -> Hit | None:
         row = self.conn.execute("SELECT * FROM hits WHERE id = ?", (hit_id,)).fetchone()
         return hit_from_row(row) if row else None
 
+    @locked
     def item(self, item_id: str) -> Item | None:
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         return item_from_row(row) if row else None
 
-    def items(self, *, since: datetime | None = None) -> Iterator[Item]:
-        if since:
-            rows = self.conn.execute("SELECT * FROM items WHERE fetched_at >= ? ORDER BY fetched_at", (iso(since),))
-        else:
-            rows = self.conn.execute("SELECT * FROM items ORDER BY fetched_at")
-        for row in rows:
-            yield item_from_row(row)
+    def items(self, *, since: datetime | None = None, batch: int = 500) -> Iterator[Item]:
+        """Stored items, oldest first, read in batches so a large store never sits in memory at once."""
+        last = ("", "")
+        while True:
+            with self.lock:
+                rows = self.conn.execute(
+                    "SELECT * FROM items WHERE fetched_at >= ? AND (fetched_at, id) > (?, ?)"
+                    " ORDER BY fetched_at, id LIMIT ?",
+                    (iso(since) or "", last[0], last[1], batch),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield item_from_row(row)
+            last = (rows[-1]["fetched_at"], rows[-1]["id"])
 
+    @locked
     def count(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
 
     # -- source state ----------------------------------------------------------------------------
 
+    @locked
     def source_state(self, name: str) -> SourceState:
         row = self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)).fetchone()
         if row is None:
@@ -367,6 +450,7 @@ class Store:
             alerted_failing=bool(row["alerted_failing"]),
         )
 
+    @locked
     def save_source_state(self, state: SourceState, *, kind: str, location: str) -> None:
         self.conn.execute(
             "INSERT INTO sources (name, kind, location, etag, last_modified, body_hash, last_success, last_error,"
@@ -384,12 +468,14 @@ class Store:
             ),
         )  # fmt: skip
 
+    @locked
     def source_states(self) -> list[SourceState]:
         names = [r[0] for r in self.conn.execute("SELECT name FROM sources ORDER BY name")]
         return [self.source_state(n) for n in names]
 
     # -- deliveries ------------------------------------------------------------------------------
 
+    @locked
     def deliveries(self, *, status: DeliveryStatus | str | None = None) -> list[Delivery]:
         if status:
             rows = self.conn.execute(
@@ -401,6 +487,7 @@ class Store:
 
     # -- meta ------------------------------------------------------------------------------------
 
+    @locked
     def set_meta(self, **values: Any) -> None:
         for key, value in values.items():
             self.conn.execute(
@@ -408,6 +495,7 @@ class Store:
                 (key, json.dumps(value, ensure_ascii=False)),
             )
 
+    @locked
     def meta(self) -> dict[str, Any]:
         return {r["key"]: json.loads(r["value"]) for r in self.conn.execute("SELECT key, value FROM meta")}
 
@@ -421,6 +509,179 @@ class Store:
                 "DELETE FROM items WHERE fetched_at < ? AND id NOT IN (SELECT item_id FROM hits)", (cutoff,)
             )
         return cur.rowcount
+
+    # -- outbox (watcher.notify) -----------------------------------------------------------------
+
+    @locked
+    def alerted_hits(self, rule: str, story_id: str) -> list[Hit]:
+        """Earlier hits of ``rule`` on ``story_id`` that alerted: the history escalation compares with."""
+        rows = self.conn.execute(
+            "SELECT * FROM hits WHERE rule = ? AND story_id = ? AND suppressed IS NULL ORDER BY fired_at, rowid",
+            (rule, story_id),
+        )
+        return [hit_from_row(r) for r in rows]
+
+    @locked
+    def last_alert_at(self, rule: str) -> datetime | None:
+        """When ``rule`` last alerted (any story): what its cooldown counts from."""
+        row = self.conn.execute(
+            "SELECT max(fired_at) FROM hits WHERE rule = ? AND suppressed IS NULL", (rule,)
+        ).fetchone()
+        return parse_iso(row[0])
+
+    @locked
+    def enqueue(
+        self,
+        target: str,
+        kind: str,
+        payload: dict[str, Any] | None,
+        *,
+        now: datetime,
+        hit_id: str | None = None,
+        dedupe_key: str | None = None,
+        due: bool = True,
+    ) -> int | None:
+        """Add one pending delivery; None when ``dedupe_key`` was already used for ``target``.
+
+        ``due=False`` leaves ``next_attempt_at`` empty, so no flush picks the row up
+        (``watcher notify test`` sends and marks it itself).
+        """
+        stamp = iso(now)
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT OR IGNORE INTO deliveries (hit_id, target, kind, payload, status, created_at,"
+                " next_attempt_at, dedupe_key) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+                (hit_id, target, kind, _json_or_none(payload), stamp, stamp if due else None, dedupe_key),
+            )
+            return cur.lastrowid if cur.rowcount else None
+
+    @locked
+    def due_deliveries(self, now: datetime) -> list[Delivery]:
+        """Pending deliveries whose time has come, oldest first; hits waiting in a digest excluded."""
+        rows = self.conn.execute(
+            "SELECT * FROM deliveries WHERE status = 'pending' AND digest_id IS NULL"
+            " AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY id",
+            (iso(now),),
+        )
+        return [delivery_from_row(r) for r in rows]
+
+    @locked
+    def next_attempt_at(self, *, exclude_targets: Sequence[str] = ()) -> datetime | None:
+        """The earliest time a pending delivery (not waiting in a digest) becomes due."""
+        marks = ",".join("?" * len(exclude_targets))
+        skip = f" AND NOT (kind = 'hit' AND target IN ({marks}))" if exclude_targets else ""
+        row = self.conn.execute(
+            "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND digest_id IS NULL"
+            f" AND next_attempt_at IS NOT NULL{skip}",
+            list(exclude_targets),
+        ).fetchone()
+        return parse_iso(row[0])
+
+    @locked
+    def undigested(self, target: str) -> list[Delivery]:
+        """Pending hit deliveries of ``target`` not yet folded into a digest, oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM deliveries WHERE target = ? AND kind = 'hit' AND status = 'pending'"
+            " AND digest_id IS NULL ORDER BY id",
+            (target,),
+        )
+        return [delivery_from_row(r) for r in rows]
+
+    @locked
+    def delivery(self, delivery_id: int) -> Delivery | None:
+        row = self.conn.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+        return delivery_from_row(row) if row else None
+
+    @locked
+    def digest_members(self, digest_id: int) -> list[Delivery]:
+        rows = self.conn.execute("SELECT * FROM deliveries WHERE digest_id = ? ORDER BY id", (digest_id,))
+        return [delivery_from_row(r) for r in rows]
+
+    @locked
+    def last_digest_at(self, target: str) -> datetime | None:
+        row = self.conn.execute(
+            "SELECT max(created_at) FROM deliveries WHERE target = ? AND kind = 'digest'", (target,)
+        ).fetchone()
+        return parse_iso(row[0])
+
+    @locked
+    def fold_into_digest(self, target: str, delivery_ids: Sequence[int], hit_ids: Sequence[str], now: datetime) -> int:
+        """Create one pending digest delivery carrying ``delivery_ids``, atomically.
+
+        The folded hit deliveries stay pending (out of the due queue) until the
+        digest is sent or fails, and then share its fate: a digest loses nothing.
+        """
+        stamp = iso(now)
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO deliveries (target, kind, payload, status, created_at, next_attempt_at)"
+                " VALUES (?, 'digest', ?, 'pending', ?, ?)",
+                (target, json.dumps({"hit_ids": list(hit_ids)}), stamp, stamp),
+            )
+            digest_id = int(cur.lastrowid or 0)
+            for i in range(0, len(delivery_ids), 500):
+                chunk = list(delivery_ids[i : i + 500])
+                marks = ",".join("?" * len(chunk))
+                c.execute(
+                    f"UPDATE deliveries SET digest_id = ?, next_attempt_at = NULL"
+                    f" WHERE id IN ({marks}) AND status = 'pending'",
+                    [digest_id, *chunk],
+                )
+        return digest_id
+
+    @locked
+    def mark_sent(self, delivery_id: int, now: datetime) -> bool:
+        """Mark a delivery (and the hits a digest carries) sent; False if it was no longer pending."""
+        stamp = iso(now)
+        with self.transaction() as c:
+            cur = c.execute(
+                "UPDATE deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                " last_error = NULL, next_attempt_at = NULL WHERE id = ? AND status = 'pending'",
+                (stamp, delivery_id),
+            )
+            c.execute(
+                "UPDATE deliveries SET status = 'sent', sent_at = ? WHERE digest_id = ? AND status = 'pending'",
+                (stamp, delivery_id),
+            )
+        return cur.rowcount > 0
+
+    @locked
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        """Give up on a delivery (and the hits a digest carries), keeping the reason."""
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?,"
+                " next_attempt_at = NULL WHERE id = ? AND status = 'pending'",
+                (error, delivery_id),
+            )
+            c.execute(
+                "UPDATE deliveries SET status = 'failed', last_error = ? WHERE digest_id = ? AND status = 'pending'",
+                (f"digest {delivery_id} failed: {error}", delivery_id),
+            )
+
+    @locked
+    def reschedule(self, delivery_id: int, next_attempt_at: datetime, error: str) -> None:
+        """Count a failed attempt and set when to try again."""
+        self.conn.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+            " WHERE id = ? AND status = 'pending'",
+            (error, iso(next_attempt_at), delivery_id),
+        )
+
+    @locked
+    def postpone(self, delivery_ids: Sequence[int], next_attempt_at: datetime) -> None:
+        """Move deliveries that were not attempted (their target is backing off) to ``next_attempt_at``."""
+        with self.transaction() as c:
+            for delivery_id in delivery_ids:
+                c.execute(
+                    "UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND status = 'pending'"
+                    " AND next_attempt_at < ?",
+                    (iso(next_attempt_at), delivery_id, iso(next_attempt_at)),
+                )
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _split_sql(script: str) -> list[str]:
@@ -486,4 +747,7 @@ def delivery_from_row(row: sqlite3.Row) -> Delivery:
         next_attempt_at=parse_iso(row["next_attempt_at"]),
         last_error=row["last_error"],
         sent_at=parse_iso(row["sent_at"]),
+        kind=row["kind"],
+        payload=json.loads(row["payload"]) if row["payload"] else None,
+        digest_id=row["digest_id"] if "digest_id" in row.keys() else None,  # noqa: SIM118  (readonly: maybe unmigrated)
     )

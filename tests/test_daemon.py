@@ -1,0 +1,149 @@
+"""The daemon as a real subprocess: first run, drop folder, live rule edits, signals, one instance.
+
+Alerts are observed where a user sees them: as POSTs on a local webhook (apprise ``json://``).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from daemon_fixtures import DaemonProject, Webhook, started, wait_until
+
+ALPHA = ("alpha", "Alpha alert", "zorglub")
+BETA = ("beta", "Beta alert", "marsupilami")
+
+
+def test_first_run_is_immediate_and_a_dropped_dispatch_is_alerted_within_2s(
+    dproject: DaemonProject, webhook: Webhook
+) -> None:
+    dproject.write_config()
+    dproject.write_rules(ALPHA)
+    dproject.drop_dispatch("Zorglub seen before the start\n\nThe zorglub was there first.")
+    daemon = dproject.start()
+    started(daemon)
+    assert webhook.wait_for("Zorglub seen before the start", path="alerts", timeout=10), daemon.log()
+
+    dropped = time.monotonic()
+    dproject.drop_dispatch("Second zorglub\n\nAnother zorglub landed in the folder.")
+    got = webhook.wait_for("Second zorglub", path="alerts", timeout=5)
+    assert got, daemon.log()
+    assert got.at - dropped < 2.0, f"alerted {got.at - dropped:.2f}s after the drop"
+
+    assert daemon.stop() == 0
+    assert len(webhook.messages("alerts", "Second zorglub")) == 1
+
+
+def test_a_saved_rule_edit_fires_on_the_next_dispatch_within_2s(dproject: DaemonProject, webhook: Webhook) -> None:
+    dproject.write_config()
+    dproject.write_rules(ALPHA)
+    daemon = dproject.start()
+    started(daemon)
+    before = dproject.status()["rules"]["hash"]
+
+    edited = time.monotonic()
+    dproject.write_rules(ALPHA, BETA)
+    # The dispatch lands one second after the save, while the 2 s promise still runs.
+    time.sleep(max(0.0, 1.0 - (time.monotonic() - edited)))
+    dproject.drop_dispatch("Marsupilami on the loose\n\nThe marsupilami escaped.")
+    got = webhook.wait_for("Beta alert", path="alerts", timeout=5)
+    assert got, daemon.log()
+    assert got.at - edited < 2.0, f"new rule fired {got.at - edited:.2f}s after the edit"
+
+    state = dproject.status()
+    assert state["rules"]["count"] == 2 and state["rules"]["hash"] != before
+    assert state["last_reload"]["ok"] is True
+    assert daemon.stop() == 0
+
+
+def test_an_invalid_edit_keeps_the_old_rules_and_is_reported_once(dproject: DaemonProject, webhook: Webhook) -> None:
+    dproject.write_config()
+    path = dproject.write_rules(ALPHA)
+    daemon = dproject.start()
+    started(daemon)
+
+    broken = path.read_text() + "- id: beta\n  when: [unclosed\n"
+    path.write_text(broken)
+    assert daemon.wait_log(r"rules reload failed", timeout=5), daemon.log()
+    # The same mistake saved again: logged again, but the admins hear about it once.
+    time.sleep(0.5)
+    path.write_text(broken)
+    assert wait_until(lambda: daemon.log().count("rules reload failed") >= 2, 5), daemon.log()
+
+    dproject.drop_dispatch("Zorglub after the bad edit\n\nThe zorglub is still watched.")
+    assert webhook.wait_for("Zorglub after the bad edit", path="alerts", timeout=5), daemon.log()
+    time.sleep(0.5)
+    reports = webhook.messages("admin", "invalid rules")
+    assert len(reports) == 1, [r.text for r in reports]
+    assert f"{path}:" in reports[0].text  # file:line:column of the mistake
+
+    state = dproject.status()
+    assert state["last_reload"]["ok"] is False
+    assert state["last_reload"]["message"].startswith(f"{path}:")
+    assert state["rules"]["count"] == 1
+
+    # Fixing the file brings the new rule in.
+    dproject.write_rules(ALPHA, BETA)
+    assert wait_until(lambda: dproject.status()["last_reload"]["ok"], 5)
+    assert daemon.stop() == 0
+    assert "Traceback" not in daemon.log()
+
+
+def test_ctrl_c_exits_0_without_traceback(dproject: DaemonProject, webhook: Webhook) -> None:
+    dproject.write_config()
+    dproject.write_rules(ALPHA)
+    dproject.drop_dispatch("Zorglub before Ctrl-C\n\nA zorglub.")
+    daemon = dproject.start()
+    started(daemon)
+    assert webhook.wait_for("Zorglub before Ctrl-C", path="alerts", timeout=10), daemon.log()
+    pressed = time.monotonic()
+    daemon.ctrl_c()  # the whole process group, as a terminal does: parser workers included
+    assert daemon.proc.wait(timeout=10) == 0
+    assert time.monotonic() - pressed < 10
+    time.sleep(0.3)  # let any worker process finish writing to the shared stderr
+    assert "Traceback" not in daemon.log() and "KeyboardInterrupt" not in daemon.log(), daemon.log()
+    assert "daemon stopped" in daemon.log()
+
+
+def test_a_second_daemon_on_the_same_database_refuses(dproject: DaemonProject) -> None:
+    dproject.write_config()
+    dproject.write_rules(ALPHA)
+    first = dproject.start()
+    started(first)
+
+    second = dproject.start()
+    assert second.proc.wait(timeout=15) == 3
+    err = second.log()
+    assert f"already running on {dproject.db}" in err and f"pid {first.pid}" in err
+    assert "Traceback" not in err
+    assert dproject.status()["pid"] == first.pid
+
+    # The lock dies with its holder, however it dies.
+    first.kill()
+    third = dproject.start()
+    started(third)
+    assert third.stop() == 0
+
+
+def test_sighup_reloads_the_config(dproject: DaemonProject, webhook: Webhook) -> None:
+    dproject.write_config()
+    dproject.write_rules(ALPHA)
+    other = dproject.root / "other"
+    other.mkdir()
+    (other / "old.txt").write_text("Zorglub in the second folder\n\nA zorglub in another folder.")
+    daemon = dproject.start()
+    started(daemon)
+
+    # A broken config is refused and the daemon keeps its current one.
+    good = dproject.config.read_text()
+    dproject.config.write_text(good + "\n[watcher2]\n")
+    daemon.send(signal.SIGHUP)
+    assert daemon.wait_log(r"config reload failed", timeout=5), daemon.log()
+    assert daemon.proc.poll() is None
+
+    dproject.config.write_text(good + '\n[[source]]\nname = "other"\npath = "other/"\ninterval = "1m"\n')
+    daemon.send(signal.SIGHUP)
+    assert webhook.wait_for("Zorglub in the second folder", path="alerts", timeout=10), daemon.log()
+    assert daemon.wait_log(r"config reloaded sources=2", timeout=5)
+    assert dproject.status()["last_reload"]["ok"] is True
+    assert daemon.stop() == 0
