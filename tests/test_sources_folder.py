@@ -173,3 +173,18 @@ def test_watch_folder_waits_for_a_slow_writer(tmp_path: Path, drop: Path) -> Non
         assert calls[0] >= finished
     (item,) = run(tmp_path, drop).items
     assert "part 7" in item.body
+
+
+def test_file_renamed_into_place_is_read_at_once(tmp_path: Path, drop: Path) -> None:
+    """A fresh file renamed into place is whole: the watcher says so, and the run does not wait to settle."""
+    event = threading.Event()
+    with watch_folder(drop, lambda _p: event.set()):
+        time.sleep(0.2)
+        tmp = drop / ".wire.txt.tmp"
+        tmp.write_bytes(SEED.read_bytes())
+        start = time.monotonic()
+        os.replace(tmp, drop / "wire.txt")
+        assert event.wait(2.0)
+        assert time.monotonic() - start < 0.5
+        result = run(tmp_path, drop)
+    assert len(result.items) == 1 and result.pending_files == 0
