@@ -48,6 +48,7 @@ class HostileServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -115,9 +116,7 @@ class HostileServer:
         def big(h: BaseHTTPRequestHandler) -> None:
             h.send_response(200)
             h.send_header("Content-Type", "application/rss+xml")
-            h.send_header(
-                "Transfer-Encoding", "chunked"
-            )  # no Content-Length: the cap must work while streaming
+            h.send_header("Transfer-Encoding", "chunked")  # no Content-Length: the cap must work while streaming
             h.end_headers()
             chunk = b"<!-- " + b"x" * (1 << 20) + b" -->"
             head = b'<?xml version="1.0"?><rss version="2.0"><channel>'

@@ -146,7 +146,8 @@ NEWS_MESSAGE = """<?xml version="1.0" encoding="UTF-8"?>
       <contentMeta><headline>188 drones lancés sur l'Ukraine</headline><slugline>Ukraine-Russie</slugline>
         <dateline>KIEV, 26 nov 2024 (AFP)</dateline></contentMeta>
       <contentSet><inlineXML contenttype="application/xhtml+xml">
-        <html xmlns="http://www.w3.org/1999/xhtml"><body><p>Premier paragraphe.</p><p>Second\u202e paragraphe.</p></body></html>
+        <html xmlns="http://www.w3.org/1999/xhtml"><body><p>Premier paragraphe.</p>
+        <p>Second\u202e paragraphe.</p></body></html>
       </inlineXML></contentSet>
     </newsItem>
     <newsItem guid="urn:afp:2" version="1">
@@ -274,11 +275,7 @@ def test_quadratic_blowup_refused_before_parsing() -> None:
     ],
 )
 def test_external_and_parameter_entities_refused(doctype: bytes) -> None:
-    data = (
-        b'<?xml version="1.0"?>'
-        + doctype
-        + b'<rss version="2.0"><channel><title>&xxe;</title></channel></rss>'
-    )
+    data = b'<?xml version="1.0"?>' + doctype + b'<rss version="2.0"><channel><title>&xxe;</title></channel></rss>'
     with pytest.raises(FormatError, match="refused XML"):
         parse(data)
 
@@ -298,7 +295,7 @@ def test_feed_body_naming_a_file_is_not_opened(tmp_path: Path) -> None:
 
     secret = tmp_path / "secret.xml"
     secret.write_bytes(RSS)  # a real feed: if feedparser opened the path, items would come back
-    with pytest.raises(FormatError, match="malformed feed|not an RSS or Atom feed"):
+    with pytest.raises(FormatError, match=r"malformed feed|not an RSS or Atom feed"):
         parse_feed(str(secret).encode(), Context(origin="x", source="s"))
 
 
@@ -315,13 +312,15 @@ def test_control_characters_stripped_and_long_fields_truncated() -> None:
 
 
 def test_wrong_charset_recovers_with_the_right_text() -> None:
-    latin1 = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title><item><guid>g</guid><title>Missile balistique tiré près de la frontière</title></item></channel></rss>'.encode(  # noqa: E501
-        "utf-8"
-    )
+    """The server says ISO-8859-1, the bytes are UTF-8: feedparser's recovery is survivable, the text right."""
+    data = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title><item><guid>g</guid>'
+        "<title>Missile balistique tiré près de la frontière</title></item></channel></rss>"
+    ).encode()
     (item,) = parse_document(
-        latin1, origin="x", source="s", headers={"content-type": "application/rss+xml; charset=iso-8859-1"}
+        data, origin="x", source="s", headers={"content-type": "application/rss+xml; charset=iso-8859-1"}
     )
-    assert "tiré" in item.title or "tir" in item.title
+    assert item.title == "Missile balistique tiré près de la frontière"
 
 
 def test_read_inputs_folder_labels_and_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

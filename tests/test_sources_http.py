@@ -15,7 +15,7 @@ from tests.servers_http import HostileServer, closed_port, silent_port
 from tests.sources_fixtures import NOW, make_config, open_store
 from watcher.config import Config, SourceConfig
 from watcher.models import SourceState
-from watcher.sources import FetchResult, Fetcher
+from watcher.sources import Fetcher, FetchResult
 from watcher.store import Store
 
 DEADLINE = 3.0  # seconds: a short configured deadline keeps the trickle cases fast
@@ -40,9 +40,7 @@ def config_for(tmp_path: Path, urls: dict[str, str], **watcher: object) -> Confi
     return make_config(tmp_path, sources, **watcher)
 
 
-def fetch_one(
-    tmp_path: Path, store: Store, url: str, *, state: SourceState | None = None, **kw: object
-) -> FetchResult:
+def fetch_one(tmp_path: Path, store: Store, url: str, *, state: SourceState | None = None, **kw: object) -> FetchResult:
     cfg = config_for(tmp_path, {"src": url}, **kw)
     with Fetcher(cfg) as fetcher:
         return fetcher.fetch(cfg.sources[0], state or store.source_state("src"), store=store, now=NOW)
@@ -102,9 +100,7 @@ def test_no_response_hits_the_deadline(tmp_path: Path, store: Store) -> None:
     assert time.monotonic() - start < DEADLINE + 1.5
 
 
-def test_one_byte_every_two_seconds_hits_the_deadline(
-    tmp_path: Path, store: Store, server: HostileServer
-) -> None:
+def test_one_byte_every_two_seconds_hits_the_deadline(tmp_path: Path, store: Store, server: HostileServer) -> None:
     start = time.monotonic()
     result = fetch_one(tmp_path, store, server.url("/trickle"))
     elapsed = time.monotonic() - start
@@ -130,9 +126,7 @@ def test_100_mb_body_stops_at_the_cap(tmp_path: Path, store: Store, server: Host
     assert time.monotonic() - start < DEADLINE
 
 
-def test_gzip_bomb_stops_at_the_cap_after_decompression(
-    tmp_path: Path, store: Store, server: HostileServer
-) -> None:
+def test_gzip_bomb_stops_at_the_cap_after_decompression(tmp_path: Path, store: Store, server: HostileServer) -> None:
     result, peak = bounded_memory(lambda: fetch_one(tmp_path, store, server.url("/bomb")))
     assert_failed(result, "body larger than 15 MiB once decoded")
     assert peak < 48 * 2**20, peak  # 15 MiB kept, never the 1 GiB it decodes to
@@ -190,9 +184,7 @@ def test_503_with_retry_after(tmp_path: Path, store: Store, server: HostileServe
     assert result.state.next_poll is not None and result.state.next_poll - NOW >= timedelta(seconds=600)
 
 
-def test_five_500s_then_200_with_backoff_and_health(
-    tmp_path: Path, store: Store, server: HostileServer
-) -> None:
+def test_five_500s_then_200_with_backoff_and_health(tmp_path: Path, store: Store, server: HostileServer) -> None:
     from watcher.sources import health_transition
 
     cfg = config_for(tmp_path, {"src": server.url("/flaky")}, jitter=0, failure_alert_after=5)

@@ -65,9 +65,7 @@ class FetchResult:
 class Fetcher:
     """Owns the HTTP clients, the concurrency limits and the parse process pool."""
 
-    def __init__(
-        self, config: Config, *, rng: random.Random | None = None, allow_networks: Iterable[str] = ()
-    ) -> None:
+    def __init__(self, config: Config, *, rng: random.Random | None = None, allow_networks: Iterable[str] = ()) -> None:
         """``allow_networks``: CIDR blocks reachable even though private (an intranet wire server)."""
         self.config = config
         self.allow_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks)
@@ -83,10 +81,7 @@ class Fetcher:
     def fetch(self, source: SourceConfig, state: SourceState, *, store: Store, now: datetime) -> FetchResult:
         started = time.monotonic()
         try:
-            if source.url:
-                result = self._fetch_http(source, state, now)
-            else:
-                result = self._fetch_path(source, state, store, now)
+            result = self._fetch_http(source, state, now) if source.url else self._fetch_path(source, state, store, now)
         except SourceError as exc:
             result = self._failed(source, state, now, exc)
         except Exception as exc:  # a bug of ours must still fail only this source
@@ -148,9 +143,7 @@ class Fetcher:
 
     # -- outcomes -------------------------------------------------------------------------------
 
-    def _failed(
-        self, source: SourceConfig, state: SourceState, now: datetime, exc: SourceError
-    ) -> FetchResult:
+    def _failed(self, source: SourceConfig, state: SourceState, now: datetime, exc: SourceError) -> FetchResult:
         new_state = failure_state(
             state,
             now=now,
@@ -199,9 +192,7 @@ class Fetcher:
             if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 raise SourceError(source.name, "no free fetch slot before the deadline")
             try:
-                headers = {
-                    "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
-                }
+                headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"}
                 headers.update(source.headers)
                 if state.etag:
                     headers["If-None-Match"] = state.etag
@@ -258,9 +249,7 @@ class Fetcher:
 
     # -- drop folders ---------------------------------------------------------------------------
 
-    def _fetch_path(
-        self, source: SourceConfig, state: SourceState, store: Store, now: datetime
-    ) -> FetchResult:
+    def _fetch_path(self, source: SourceConfig, state: SourceState, store: Store, now: datetime) -> FetchResult:
         assert source.path is not None
         root = source.path
         if not root.exists():
@@ -288,9 +277,7 @@ class Fetcher:
             origin = str(root / cand.rel) if root.is_dir() else str(root)
             try:
                 if len(data) > source.max_bytes:
-                    raise FormatError(
-                        f"file larger than {source.max_bytes // 2**20} MiB (max_bytes): {origin}"
-                    )
+                    raise FormatError(f"file larger than {source.max_bytes // 2**20} MiB (max_bytes): {origin}")
                 parsed = self.pool.parse(
                     data, origin=origin, source=source.name, language=source.language, default_guid=cand.rel
                 )

@@ -60,9 +60,7 @@ class BlockedAddress(Exception):
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def address_refusal(
-    address: str, allow_private: bool, allow_networks: tuple[Network, ...] = ()
-) -> str | None:
+def address_refusal(address: str, allow_private: bool, allow_networks: tuple[Network, ...] = ()) -> str | None:
     """Why we will not connect to ``address``, or None if we may."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -299,9 +297,7 @@ def _read_body(response: httpx.Response, deadline: float, max_bytes: int) -> byt
     declared = response.headers.get("content-length", "")
     encoding = response.headers.get("content-encoding", "")
     if declared.isdigit() and not encoding and int(declared) > max_bytes:
-        raise FetchError(
-            f"body of {int(declared)} bytes exceeds the {max_bytes // 2**20} MiB limit (max_bytes)"
-        )
+        raise FetchError(f"body of {int(declared)} bytes exceeds the {max_bytes // 2**20} MiB limit (max_bytes)")
     decoder = _Decoder(encoding, max_bytes)
     try:
         for chunk in response.iter_raw():  # no chunk_size: it would buffer past the deadline

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import FormatError
 from ..models import Item
+from .items import fill_language
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,13 @@ def _parse_job(
 
     try:
         items = parse_document(
-            data, origin=origin, source=source, headers=headers, language=language, default_guid=default_guid
+            data,
+            origin=origin,
+            source=source,
+            headers=headers,
+            language=language,
+            default_guid=default_guid,
+            detect_language=False,
         )
     except FormatError as exc:
         return ("error", str(exc))
@@ -48,10 +55,8 @@ def _parse_job(
 
 
 def _warm_up() -> None:
-    """Import the parsers and load the language model once per worker, not on the first real parse."""
-    from .language import detect_language
-
-    detect_language("warm up the language model with a sentence")
+    """Import the parsers once per worker, not on the first real parse."""
+    from . import formats  # noqa: F401
 
 
 class ParsePool:
@@ -106,7 +111,7 @@ class ParsePool:
                 raise FormatError(f"the parser process died on this document: {origin}") from None
         if status == "error":
             raise FormatError(str(value))
-        return list(value)
+        return fill_language(list(value))
 
     def close(self) -> None:
         with self._lock:
