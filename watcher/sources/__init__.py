@@ -102,7 +102,7 @@ def read_inputs(inputs: list[str], *, source: str = "input") -> Iterator[tuple[s
 
 from .fetcher import Fetcher, FetchResult  # noqa: E402
 from .folder import FileRecord, FolderWatch, watch_folder  # noqa: E402
-from .health import health, health_transition  # noqa: E402
+from .health import health, health_transition, silence_transitions  # noqa: E402
 
 __all__ = [
     "FetchResult",
@@ -113,5 +113,6 @@ __all__ = [
     "health_transition",
     "parse_document",
     "read_inputs",
+    "silence_transitions",
     "watch_folder",
 ]
