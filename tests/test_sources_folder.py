@@ -188,3 +188,24 @@ def test_file_renamed_into_place_is_read_at_once(tmp_path: Path, drop: Path) -> 
         assert time.monotonic() - start < 0.5
         result = run(tmp_path, drop)
     assert len(result.items) == 1 and result.pending_files == 0
+
+
+def test_single_file_watch_ignores_its_neighbours(tmp_path: Path) -> None:
+    target = tmp_path / "wire.txt"
+    target.write_text("Old dispatch about the weather.")
+    calls: list[Path] = []
+    event = threading.Event()
+
+    def callback(path: Path) -> None:
+        calls.append(path)
+        event.set()
+
+    with watch_folder(target, callback):
+        time.sleep(0.2)
+        (tmp_path / "other.txt").write_text("Not the watched file.")
+        assert not event.wait(1.0), calls
+        tmp = tmp_path / ".wire.txt.tmp"
+        tmp.write_text("New dispatch: 188 drones.")
+        os.replace(tmp, target)
+        assert event.wait(2.0)
+    assert calls == [target]

@@ -101,22 +101,20 @@ class Fetcher:
         return result
 
     def fetch_many(
-        self, sources: Iterable[tuple[SourceConfig, SourceState]], *, store: Store | None, now: datetime
+        self, sources: Iterable[tuple[SourceConfig, SourceState]], *, store: Store, now: datetime
     ) -> list[FetchResult]:
         """Fetch several sources concurrently (``watcher poll``, the bench); results in input order.
 
-        ``store`` is only read for drop folders, whose runs are done on this
-        thread, because a SQLite connection belongs to the thread that made it.
+        HTTP sources run on a thread pool of ``concurrency`` threads; drop
+        folders run on this thread, as they read the store.
         """
         pairs = list(sources)
         results: list[FetchResult | None] = [None] * len(pairs)
         http_jobs = [(i, s, st) for i, (s, st) in enumerate(pairs) if s.url]
         with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as ex:
-            futures = {i: ex.submit(self.fetch, s, st, store=store, now=now) for i, s, st in http_jobs}  # type: ignore[arg-type]
+            futures = {i: ex.submit(self.fetch, s, st, store=store, now=now) for i, s, st in http_jobs}
             for i, (s, st) in enumerate(pairs):
                 if not s.url:
-                    if store is None:
-                        raise ValueError("drop-folder sources need the store")
                     results[i] = self.fetch(s, st, store=store, now=now)
             for i, future in futures.items():
                 results[i] = future.result()

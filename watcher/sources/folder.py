@@ -160,6 +160,7 @@ class FolderWatch:
         self._due: dict[Path, float] = {}
         self._cond = threading.Condition()
         self._stopped = False
+        self.single_file = None if path.is_dir() else path
         watch = self
 
         class Handler(FileSystemEventHandler):
@@ -200,6 +201,8 @@ class FolderWatch:
     def _schedule(self, path: Path, delay: float) -> None:
         if is_ignored((path.name,)):
             return
+        if self.single_file is not None and path != self.single_file:
+            return  # a one-file source watches its folder: other files there are none of its business
         with self._cond:
             self._due[path] = time.monotonic() + delay
             self._cond.notify()
