@@ -84,6 +84,18 @@ def test_markdown_heading_is_title() -> None:
     assert item.language == "en"
 
 
+def test_bracketed_flash_is_text_not_json() -> None:
+    (item,) = parse(b"[URGENT] Missile balistique tire sur Dnipro, selon Kiev.\n\nSuite du texte.")
+    assert item.title == "[URGENT] Missile balistique tire sur Dnipro, selon Kiev."
+    with pytest.raises(FormatError, match="invalid JSON"):
+        parse(b'{"version": "https://jsonfeed.org/version/1.1", "items": [')
+
+
+def test_html_doctype_inside_feed_content_is_not_an_html_page() -> None:
+    data = RSS.replace(b"<description>", b"<description>&lt;!DOCTYPE html&gt; <![CDATA[<!DOCTYPE html>]]>", 1)
+    assert len(parse(data)) == 2
+
+
 def test_text_without_guid_gets_stable_content_hash() -> None:
     a = parse(b"Some dispatch about drones over the capital city.")
     b = parse(b"Some dispatch about drones over the capital city.")

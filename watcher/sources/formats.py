@@ -8,6 +8,7 @@ error, never "0 items", so a broken source is noticed.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -72,10 +73,11 @@ def sniff(data: bytes) -> str:
         return "json"
     if not stripped.startswith(b"<"):
         return "text"
-    if _HTML_DOCTYPE.search(sample[:2048]):
-        return "html"
     prolog = _PROLOG.match(sample)
-    root = _ROOT.match(sample, prolog.end() if prolog else 0)
+    prolog_end = prolog.end() if prolog else 0
+    if _HTML_DOCTYPE.search(sample, 0, prolog_end):
+        return "html"
+    root = _ROOT.match(sample, prolog_end)
     if root is None:
         return "xml"
     name = root.group(1).decode("ascii", "replace").rsplit(":", 1)[-1]
@@ -88,6 +90,14 @@ def sniff(data: bytes) -> str:
     if name.lower() in HTML_ROOTS:
         return "html"
     return "xml"
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def _charset(headers: Mapping[str, str]) -> str | None:
@@ -110,6 +120,8 @@ def dispatch(data: bytes, ctx: Context, headers: Mapping[str, str]) -> list[Item
     if kind == "html":
         raise FormatError(f"got an HTML page, not a feed or a wire document (a login or error page?): {ctx.origin}")
     if kind == "json":
+        if data.lstrip()[:1] == b"[" and not _is_json(data):
+            return parse_text(data, ctx, _charset(headers))  # "[URGENT] ..." is a dispatch, not JSON
         return parse_json_feed(data, ctx)
     if kind == "text":
         return parse_text(data, ctx, _charset(headers))
