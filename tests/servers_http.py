@@ -24,8 +24,8 @@ _BOMB: bytes | None = None
 _BOMB_LOCK = threading.Lock()
 
 
-def gzip_bomb(decoded_mib: int = 1024) -> bytes:
-    """About 1 MB of gzip that decodes to ``decoded_mib`` MiB of zeros (built once per test session)."""
+def gzip_bomb(decoded_mib: int = 256) -> bytes:
+    """About 250 KB of gzip that decodes to ``decoded_mib`` MiB of zeros (built once per test session)."""
     global _BOMB
     with _BOMB_LOCK:
         if _BOMB is None:
@@ -184,6 +184,7 @@ class HostileServer:
         })  # fmt: skip
 
     def __enter__(self) -> HostileServer:
+        gzip_bomb()  # built before serving, so building it never eats a test's deadline
         self.thread.start()
         return self
 

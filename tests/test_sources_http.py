@@ -129,7 +129,7 @@ def test_100_mb_body_stops_at_the_cap(tmp_path: Path, store: Store, server: Host
 def test_gzip_bomb_stops_at_the_cap_after_decompression(tmp_path: Path, store: Store, server: HostileServer) -> None:
     result, peak = bounded_memory(lambda: fetch_one(tmp_path, store, server.url("/bomb")))
     assert_failed(result, "body larger than 15 MiB once decoded")
-    assert peak < 48 * 2**20, peak  # 15 MiB kept, never the 1 GiB it decodes to
+    assert peak < 48 * 2**20, peak  # 15 MiB kept, never the 256 MiB it decodes to
 
 
 def test_redirect_loop(tmp_path: Path, store: Store, server: HostileServer) -> None:
@@ -279,7 +279,9 @@ def test_per_host_limit_bounds_concurrency(tmp_path: Path, store: Store, server:
         results = fetcher.fetch_many(pairs, store=store, now=NOW)
     reasons = sorted(str(r.error) for r in results)
     assert any("no free connection slot" in r for r in reasons), reasons
-    assert time.monotonic() - start < 2 + 2.5
+    assert any("deadline exceeded" in r for r in reasons), reasons
+    # Each fetch is bounded by its deadline plus at most one read; the two ran side by side.
+    assert time.monotonic() - start < 2 * 2 + 1.5
 
 
 def test_source_config_language_and_name(tmp_path: Path, store: Store, server: HostileServer) -> None:
