@@ -263,7 +263,7 @@ def fetch_url(
         except BlockedAddress as exc:
             raise FetchError(f"{exc} (set allow_private_networks = true to allow)") from None
         except httpx.TimeoutException:
-            raise FetchError(f"no response within the {_budget(deadline, remaining)} deadline") from None
+            raise FetchError(f"no response within the {remaining:.0f}s left before the deadline") from None
         except httpx.ConnectError as exc:
             raise FetchError(f"cannot connect: {_short(exc)}") from None
         except httpx.HTTPError as exc:
@@ -309,10 +309,6 @@ def _read_body(response: httpx.Response, deadline: float, max_bytes: int) -> byt
     except httpx.HTTPError as exc:
         raise FetchError(f"connection broken while reading the body: {_short(exc)}") from None
     return decoder.body()
-
-
-def _budget(deadline: float, remaining: float) -> str:
-    return f"{remaining:.0f}s"
 
 
 def _short(exc: BaseException) -> str:
