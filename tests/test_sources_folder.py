@@ -209,3 +209,8 @@ def test_single_file_watch_ignores_its_neighbours(tmp_path: Path) -> None:
         os.replace(tmp, target)
         assert event.wait(2.0)
     assert calls == [target]
+
+
+def test_watching_a_missing_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="drop folder not found"):
+        watch_folder(tmp_path / "missing", lambda _p: None)

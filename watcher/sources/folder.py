@@ -244,5 +244,12 @@ class FolderWatch:
 def watch_folder(
     path: Path, callback: Callable[[Path], None], *, settle: float = SETTLE, polling: bool = False
 ) -> FolderWatch:
-    """Watch a drop folder (or one file) with inotify, falling back to polling; see ``FolderWatch``."""
-    return FolderWatch(Path(path), callback, settle=settle, polling=polling)
+    """Watch a drop folder (or one file) with inotify, falling back to polling; see ``FolderWatch``.
+
+    Raises FileNotFoundError when ``path`` does not exist: a watch on the
+    parent would miss every file later dropped into the folder once created.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"drop folder not found: {path}")
+    return FolderWatch(path, callback, settle=settle, polling=polling)
