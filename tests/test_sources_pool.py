@@ -61,3 +61,11 @@ def test_in_process_mode() -> None:
     (item,) = pool.parse(SEED.read_bytes(), origin="seed.txt", source="s")
     assert item.language == "fr"
     pool.close()
+
+
+def test_worker_warnings_are_logged_by_the_parent(pool: ParsePool, caplog: pytest.LogCaptureFixture) -> None:
+    data = rss_feed(2).replace(b"story 0", b"story \xe9 0")  # invalid UTF-8: feedparser recovers, and says so
+    with caplog.at_level("WARNING", logger="watcher.sources"):
+        items = pool.parse(data, origin="feed-with-latin1", source="s")
+    assert len(items) == 2
+    assert any("feed recovered origin=feed-with-latin1" in r.getMessage() for r in caplog.records)
