@@ -1,10 +1,25 @@
-"""Full-text search over stored items (SQLite FTS5, diacritics removed).
+"""Full-text search over stored items (SQLite FTS5), folded the way rules fold.
 
-The index (``items_fts``, migration 2 in store.py) is kept in sync by triggers,
-so every writer of ``items`` feeds it without knowing it exists. User text never
-reaches FTS5's query syntax as is: a stray ``"`` , ``-`` or ``AND`` would be a
-syntax error or silently change the meaning. The query is tokenised here and
-every term is quoted; only the forms documented below keep a meaning:
+Users expect ``drone`` to find "drones" and ``l'Otan`` to find "Otan", because
+the rules they write match both. So search does not use FTS5's own folding
+(case and accents only): the index it queries, ``items_fold`` (migration 4 in
+store.py), holds each item's words as the keys of ``watcher.text`` (case,
+accents, singular/plural, elision), and the query goes through the same
+function before it reaches FTS5. One folding, shared with the rule engine.
+
+That index is filled by triggers calling ``watcher_fold``, a Python function
+that ``Store.open`` registers on every connection. The choice: triggers keep
+every writer of ``items`` (record_cycle, prune, any future one) in sync without
+knowing the index exists, at the price that a connection opened without
+``Store.open`` cannot write items. Nothing but ``Store`` writes them;
+Datasette and sqlite-utils read, and keep their own index, ``items_fts``.
+
+Snippets come from the ORIGINAL text: the matching words are found again with
+``watcher.text.tokenize``, whose tokens carry offsets into what the wire said.
+
+User text never reaches FTS5's query syntax as is: a stray ``"`` , ``-`` or
+``AND`` would be a syntax error or silently change the meaning. The query is
+tokenised here and every term is quoted; only these forms keep a meaning:
 
 - ``missile balistique``: every word, anywhere in the item;
 - ``"missile balistique"``: the words next to each other, in this order;
@@ -22,16 +37,46 @@ from typing import Any
 
 from .errors import StoreError, WatcherError
 from .models import iso, parse_iso
-from .store import Store
+from .store import FOLD_FUNCTION, Store
+from .text import Token, tokenize
 
-SEARCH_SCHEMA_VERSION = 2  # the migration that created items_fts
+SEARCH_SCHEMA_VERSION = 4  # the migration that created items_fold
 
-# Private-use characters: cannot be confused with item text, and survive FTS5's snippet().
+# Private-use characters: cannot be confused with item text, and survive whitespace clean-up.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _SNIPPET_WORDS = 16
-# French elided articles are separate FTS tokens ("l’Otan" is "l" + "otan"): a user typing l'Otan means otan.
-_ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
+_SNIPPET_LEAD = 3  # words shown before the first match of a snippet
+
+
+@dataclass(frozen=True)
+class _Term:
+    """One quoted unit of the query: its keys in order; with ``prefix``, the last one is a prefix."""
+
+    keys: tuple[str, ...]
+    prefix: bool = False
+    norm: str = ""  # the last word folded but not singularised: "drones*" must also find "dronesque"
+    negated: bool = False
+
+    def fts(self) -> str:
+        phrase = _quote(" ".join(self.keys))
+        if not self.prefix:
+            return phrase
+        phrase += " *"
+        if self.norm == self.keys[-1]:
+            return phrase
+        return f"({phrase} OR {_quote(' '.join((*self.keys[:-1], self.norm)))} *)"
+
+    def matches(self, words: list[Token], i: int) -> bool:
+        n = len(self.keys)
+        if i + n > len(words):
+            return False
+        if any(words[i + j].key != self.keys[j] for j in range(n - 1)):
+            return False
+        last = words[i + n - 1]
+        if not self.prefix:
+            return last.key == self.keys[-1]
+        return last.key.startswith(self.keys[-1]) or last.norm.startswith(self.norm)
 
 
 class SearchQueryError(WatcherError):
@@ -89,41 +134,44 @@ class SearchResult:
 
 
 def fts_query(text: str) -> str:
-    """Turn what a user typed into an FTS5 expression that cannot be a syntax error.
+    """Turn what a user typed into an FTS5 expression over folded keys that cannot be a syntax error.
 
     Raises ``SearchQueryError`` when nothing is left to search for.
     """
-    positive: list[str] = []
-    negative: list[str] = []
+    terms = _parse(text)
+    positive = [t.fts() for t in terms if not t.negated]
+    query = " AND ".join(positive)
+    for term in terms:
+        if term.negated:
+            query = f"{query} NOT {term.fts()}"
+    return query
+
+
+def _parse(text: str) -> list[_Term]:
+    terms: list[_Term] = []
     for m in _TOKEN.finditer(text):
         if m.group(2) is not None:  # a "quoted phrase", maybe -"negated"
             words = _words(m.group(2))
             if words:
-                (negative if m.group(1) else positive).append(_quote(" ".join(words)))
+                terms.append(_Term(tuple(w.key for w in words), negated=bool(m.group(1))))
             continue
         raw = m.group(3)
         negate = raw.startswith("-") and len(raw) > 1
         prefix = raw.endswith("*")
         words = _words(raw)
-        if not words:
-            continue
-        # "Shahed-136" or "l'Otan" are several FTS tokens: keep them together as a phrase.
-        term = _quote(" ".join(words)) + (" *" if prefix else "")
-        (negative if negate else positive).append(term)
-    if not positive:
+        if words:
+            # "Shahed-136" or "l'Otan" are several tokens: kept together as a phrase, elided article dropped.
+            terms.append(_Term(tuple(w.key for w in words), prefix=prefix, norm=words[-1].norm, negated=negate))
+    if not any(not t.negated for t in terms):
         raise SearchQueryError(
             f"nothing to search for in {text!r}",
             hint='give at least one word, e.g. watcher search "missile balistique"',
         )
-    query = " AND ".join(positive)
-    for term in negative:
-        query = f"{query} NOT {term}"
-    return query
+    return terms
 
 
-def _words(text: str) -> list[str]:
-    # The same split as FTS5's unicode61 tokenizer: letters and digits are token characters.
-    return re.findall(r"\w+", _ELISION.sub(" ", text).replace("_", " "))
+def _words(text: str) -> list[Token]:
+    return [t for t in tokenize(text) if not t.elided]
 
 
 def _quote(text: str) -> str:
@@ -137,17 +185,16 @@ def search(store: Store, query: str, since: datetime | None = None, limit: int =
             f"the database {store.path} has no search index yet",
             hint="run `watcher poll` once (or restart the daemon) with this version to upgrade it",
         )
-    match = fts_query(query)
-    where, args = ["items_fts MATCH ?"], [match]
+    terms = _parse(query)
+    where, args = ["items_fold MATCH ?"], [fts_query(query)]
     if since is not None:
         where.append("items.fetched_at >= ?")
         args.append(iso(since) or "")
     sql = f"""
-        SELECT items.id, items.story_id, items.source, items.title, items.link, items.published,
-               items.fetched_at, items.language, items_fts.rank AS rank,
-               snippet(items_fts, -1, '{_OPEN}', '{_CLOSE}', '…', {_SNIPPET_WORDS}) AS snippet,
+        SELECT items.id, items.story_id, items.source, items.title, items.summary, items.body, items.link,
+               items.published, items.fetched_at, items.language, items_fold.rank AS rank,
                (SELECT group_concat(DISTINCT hits.rule) FROM hits WHERE hits.item_id = items.id) AS rules
-        FROM items_fts JOIN items ON items.rowid = items_fts.rowid
+        FROM items_fold JOIN items ON items.rowid = items_fold.rowid
         WHERE {" AND ".join(where)}
         ORDER BY rank, items.fetched_at DESC
         LIMIT {max(1, int(limit))}
@@ -156,11 +203,12 @@ def search(store: Store, query: str, since: datetime | None = None, limit: int =
         rows = store.conn.execute(sql, args).fetchall()
     except sqlite3.OperationalError as exc:  # a locked or damaged index: say which
         raise StoreError(f"search failed on {store.path}: {exc}") from None
-    return [_result(row) for row in rows]
+    wanted = [t for t in terms if not t.negated]
+    return [_result(row, wanted) for row in rows]
 
 
-def _result(row: sqlite3.Row) -> SearchResult:
-    snippet, highlights = _unmark(row["snippet"] or "")
+def _result(row: sqlite3.Row, terms: list[_Term]) -> SearchResult:
+    snippet, highlights = _unmark(_snippet([row["title"], row["summary"], row["body"]], terms))
     return SearchResult(
         item_id=row["id"],
         story_id=row["story_id"],
@@ -175,6 +223,52 @@ def _result(row: sqlite3.Row) -> SearchResult:
         rank=float(row["rank"]),
         rules=tuple(sorted(row["rules"].split(","))) if row["rules"] else (),
     )
+
+
+def _snippet(fields: list[str | None], terms: list[_Term]) -> str:
+    """The best passage of ``_SNIPPET_WORDS`` words, matches wrapped in _OPEN/_CLOSE, like FTS5's snippet().
+
+    Best: the most distinct terms, then the most matches; the first field wins a tie (title, summary, body).
+    """
+    best: tuple[int, int] | None = None
+    chosen = ""
+    for text in fields:
+        if not text:
+            continue
+        words = [t for t in tokenize(text) if not t.elided]
+        found = [(i, i + len(term.keys) - 1, k) for i in range(len(words)) for k, term in enumerate(terms)
+                 if term.matches(words, i)]  # fmt: skip
+        if not found and best is not None:
+            continue
+        starts = sorted({max(0, i - _SNIPPET_LEAD) for i, _, _ in found}) or [0]
+        for first in starts:
+            last = min(first + _SNIPPET_WORDS, len(words)) - 1
+            inside = [(i, j, k) for i, j, k in found if i >= first and j <= last]
+            score = (len({k for _, _, k in inside}), len(inside))
+            if best is None or score > best:
+                best, chosen = score, _mark(text, words, first, last, inside)
+    return chosen
+
+
+def _mark(text: str, words: list[Token], first: int, last: int, found: list[tuple[int, int, int]]) -> str:
+    start = words[first].start
+    if first == 0:
+        start = 0  # keep a leading elided article or quote: "L'Otan", not "Otan"
+    spans = sorted((words[i].start, words[j].end) for i, j, _ in found)
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:  # overlapping matches ("drone" and "drone*") are marked once
+        if merged and s < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    out, pos = ["…" if first > 0 else ""], start
+    for s, e in merged:
+        out += [text[pos:s], _OPEN, text[s:e], _CLOSE]
+        pos = e
+    out.append(text[pos : words[last].end])
+    if last < len(words) - 1:
+        out.append("…")
+    return "".join(out)
 
 
 def _unmark(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
@@ -198,3 +292,8 @@ def rebuild_index(store: Store) -> None:
     """Re-index every item from scratch (after restoring a copy made with another tool, for instance)."""
     with store.transaction() as c:
         c.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+        c.execute("DELETE FROM items_fold")
+        c.execute(
+            f"INSERT INTO items_fold (rowid, title, summary, body) SELECT rowid, {FOLD_FUNCTION}(title),"
+            f" {FOLD_FUNCTION}(summary), {FOLD_FUNCTION}(body) FROM items"
+        )

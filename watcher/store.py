@@ -26,6 +26,7 @@ import sqlite_utils
 
 from .errors import StoreError
 from .models import UTC, Delivery, DeliveryStatus, Evidence, Hit, Item, SourceState, iso, parse_iso
+from .text import word_keys
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,48 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX deliveries_digest ON deliveries(digest_id);
         """,
     ),
+    (
+        4,
+        "search folds singular/plural and elision like the rules do",
+        # items_fts (migration 2) only knows case and accents. items_fold indexes each text column as
+        # its watcher.text keys ("drones" -> "drone", "l'Otan" -> "otan"), computed by watcher_fold(),
+        # a Python function every Store connection registers (see FOLD_FUNCTION). It stores its own
+        # copy of the keys rather than pointing at items, so deleting a row never has to recompute
+        # them: a later change to the folding cannot leave stale words behind, only unfolded ones
+        # until a migration rebuilds it. Only `watcher search` uses it; items_fts stays for Datasette.
+        """
+        CREATE VIRTUAL TABLE items_fold USING FTS5 (
+            title, summary, body,
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER items_fold_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fold (rowid, title, summary, body)
+            VALUES (new.rowid, watcher_fold(new.title), watcher_fold(new.summary), watcher_fold(new.body))
+        ; END;
+        CREATE TRIGGER items_fold_ad AFTER DELETE ON items BEGIN
+            DELETE FROM items_fold WHERE rowid = old.rowid
+        ; END;
+        CREATE TRIGGER items_fold_au AFTER UPDATE OF title, summary, body ON items BEGIN
+            DELETE FROM items_fold WHERE rowid = old.rowid
+            ; INSERT INTO items_fold (rowid, title, summary, body)
+            VALUES (new.rowid, watcher_fold(new.title), watcher_fold(new.summary), watcher_fold(new.body))
+        ; END;
+        -- index the items stored before this migration
+        INSERT INTO items_fold (rowid, title, summary, body)
+            SELECT rowid, watcher_fold(title), watcher_fold(summary), watcher_fold(body) FROM items;
+        """,
+    ),
 ]
+
+# The SQL name of fold_for_index(): the items_fold triggers call it, so every connection that
+# writes items must register it. Store.open does; a connection opened another way (sqlite-utils
+# CLI, Datasette) can read everything but gets "no such function" if it inserts or updates items.
+FOLD_FUNCTION = "watcher_fold"
+
+
+def fold_for_index(text: str | None) -> str:
+    """The text as search sees it: one key per word, the keys rules compare on (watcher.text)."""
+    return " ".join(word_keys(text)) if text else ""
 
 
 @dataclass(frozen=True)
@@ -239,6 +281,7 @@ class Store:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
+            conn.create_function(FOLD_FUNCTION, 1, fold_for_index, deterministic=True)
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             store = cls(conn, path)
             store._check_owner()

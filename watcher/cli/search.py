@@ -19,9 +19,10 @@ from .main import Context, cli
 @ui.format_option()
 @click.pass_obj
 def search_command(obj: Context, query: str, since: datetime | None, limit: int, fmt: str) -> None:
-    """Search the text of every stored item (accents and case do not matter).
+    """Search the text of every stored item, folded as rules fold it.
 
-    Words are all required, in any order; "quoted words" must be next to each
+    Case, accents, singular/plural and elided articles do not matter
+    ("drone" finds "drones", "l'Otan" finds "Otan"). Words are all required, in any order; "quoted words" must be next to each
     other; a trailing * searches a prefix; -word excludes items with it.
 
     \b
