@@ -22,8 +22,9 @@ def search_command(obj: Context, query: str, since: datetime | None, limit: int,
     """Search the text of every stored item, folded as rules fold it.
 
     Case, accents, singular/plural and elided articles do not matter
-    ("drone" finds "drones", "l'Otan" finds "Otan"). Words are all required, in any order; "quoted words" must be next to each
-    other; a trailing * searches a prefix; -word excludes items with it.
+    ("drone" finds "drones", "l'Otan" finds "Otan"). Words are all required,
+    in any order; "quoted words" must be next to each other; a trailing *
+    searches a prefix; -word excludes items with it.
 
     \b
     Example:
