@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from ecosystem_fixtures import store_seed, write_config
 
-from watcher.cli import ui
+from watcher.cli import cli, ui
 
 ROWS = [
     {"rule": "drone-swarm", "severity": "high", "value": 188.0, "tags": ["ukraine", "air"], "negated": False},
@@ -89,6 +89,25 @@ def test_since_accepts_durations_and_dates() -> None:
     assert ui.SINCE.convert("2024-11-26", None, None) == datetime(2024, 11, 26, tzinfo=UTC)
     with pytest.raises(click.BadParameter, match="expected a duration"):
         ui.SINCE.convert("last tuesday", None, None)
+
+
+@pytest.mark.parametrize("value", ["99999999d", "9999999999999999d", "999999999999w"])
+def test_since_too_far_back_is_a_clear_error(value: str) -> None:
+    with pytest.raises(click.BadParameter, match="before year 1"):
+        ui.SINCE.convert(value, None, None)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["hits"], ["search", "otan"], ["report", "-o", "r.html"], ["rules", "backfill"]],
+)
+def test_huge_since_is_one_line_for_every_command(tmp_path: Path, command: list[str]) -> None:
+    config = write_config(tmp_path)
+    store_seed(tmp_path / "var" / "watcher.db").close()
+    result = CliRunner().invoke(cli, ["--config", str(config), *command, "--since", "99999999d"])
+    assert result.exit_code == 2, result.output
+    assert "before year 1" in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, OverflowError)
 
 
 def test_progress_is_silent_and_complete_off_a_terminal() -> None:

@@ -232,6 +232,8 @@ class Since(click.ParamType):  # type: ignore[type-arg]
             return datetime.now(UTC) - parse_duration(str(value), what="--since")
         except ValueError:
             pass
+        except OverflowError:  # before year 1: an error, since clamping would make `report` draw 700,000 days
+            self.fail(f"{value!r} reaches back before year 1; give a shorter duration or a date", param, ctx)
         try:
             parsed = parse_iso(str(value))
         except ValueError:
