@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from ecosystem_fixtures import store_seed, write_config
 
 from watcher.cli import cli, ui
+from watcher.store import Store
 
 ROWS = [
     {"rule": "drone-swarm", "severity": "high", "value": 188.0, "tags": ["ukraine", "air"], "negated": False},
@@ -108,6 +109,35 @@ def test_huge_since_is_one_line_for_every_command(tmp_path: Path, command: list[
     assert result.exit_code == 2, result.output
     assert "before year 1" in result.output
     assert "Traceback" not in result.output and not isinstance(result.exception, OverflowError)
+
+
+def test_hits_with_an_unknown_rule_says_so_on_stderr(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    store_seed(tmp_path / "var" / "watcher.db").close()
+    runner = CliRunner()
+    typo = runner.invoke(cli, ["--config", str(config), "hits", "--rule", "drone-swarn", "--format", "json"])
+    assert typo.exit_code == 0
+    assert json.loads(typo.stdout) == []
+    assert typo.stderr.strip() == (
+        "hint: no rule with id 'drone-swarn' (known: ballistic-missile, drone-swarm); did you mean 'drone-swarm'?"
+    )
+    # a loaded rule that has not fired yet is no mistake: nothing on stderr
+    known = runner.invoke(cli, ["--config", str(config), "hits", "--rule", "drone-swarm"])
+    assert known.exit_code == 0 and known.stderr == ""
+    # a rule removed from the files whose hits are stored: listed, no hint
+    with Store.open(tmp_path / "var" / "watcher.db") as store:
+        row = store.conn.execute("SELECT id, story_id FROM items").fetchone()
+        store.conn.execute(
+            "INSERT INTO hits (id, rule, title, severity, item_id, story_id, source, item_title, evidence,"
+            " fired_at) VALUES ('h1', 'retired', 'Old', 'low', ?, ?, 'seed', 't', '[]', '2024-11-26T00:00:00Z')",
+            (row["id"], row["story_id"]),
+        )
+    old = runner.invoke(cli, ["--config", str(config), "hits", "--rule", "retired", "--since", "1d"])
+    assert old.exit_code == 0 and old.stderr == ""
+    # rules that do not load: no hint rather than a wrong one
+    (tmp_path / "rules" / "test.yaml").write_text("- id: [broken\n", encoding="utf-8")
+    broken = runner.invoke(cli, ["--config", str(config), "hits", "--rule", "nope"])
+    assert broken.exit_code == 0 and broken.stderr == ""
 
 
 def test_progress_is_silent_and_complete_off_a_terminal() -> None:

@@ -73,6 +73,10 @@ def hits(obj: Context, rule: str | None, since: datetime | None, limit: int | No
     """
     with Store.open(obj.config.database, readonly=True) as store:
         found = store.hits(rule=rule, since=since)
+        # A typo'd id is told apart from "no hits yet" on stderr; still exit 0, see ui.unknown_rule_hint.
+        hint = ui.unknown_rule_hint(obj.config, store, rule) if rule and not found else None
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
     if limit is not None:
         found = found[-limit:] if limit > 0 else []
     rows = [h.to_dict() for h in found]

@@ -8,6 +8,7 @@ see the same text every time. JSON and CSV never carry styling.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import sys
@@ -23,13 +24,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from ..config import parse_duration
+from ..config import Config, parse_duration
 from ..models import iso, parse_iso
+from ..store import Store
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 Column = str | tuple[str, str]  # a key, or (key, header)
 FORMATS = ("table", "json", "csv")
+_KNOWN_SHOWN = 12  # rule ids listed by unknown_rule_hint; a big rule set would flood the line
 _PIPE_WIDTH = 200  # piped tables: wide enough that a title is not folded into three lines
 
 SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -244,3 +247,30 @@ class Since(click.ParamType):  # type: ignore[type-arg]
 
 
 SINCE = Since()
+
+
+def unknown_rule_hint(config: Config, store: Store, rule: str) -> str | None:
+    """One line for a ``--rule`` that names nothing: no stored hit and no rule with that id.
+
+    None when the id is known either way, or when the rules cannot be loaded (then
+    we cannot tell a typo from a rule that is broken right now, and say nothing).
+    The command still exits 0: an empty listing is a valid answer (``--format
+    json`` still prints ``[]`` for scripts), and an exit status must not change
+    with whether the rule files happen to load at that moment.
+    """
+    if store.execute("SELECT 1 FROM hits WHERE rule = ? LIMIT 1", (rule,)):
+        return None
+    from ..errors import WatcherError
+    from ..rules import load_rules
+
+    try:
+        ruleset = load_rules(list(config.rules), regex_timeout=config.regex_timeout.total_seconds())
+    except (WatcherError, OSError):
+        return None
+    known = sorted(r.id for r in ruleset.rules)
+    if rule in known:
+        return None
+    close = difflib.get_close_matches(rule, known, n=1)
+    shown = ", ".join(known[:_KNOWN_SHOWN]) + (", …" if len(known) > _KNOWN_SHOWN else "")
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    return f"no rule with id {rule!r} (known: {shown or 'none'}){guess}"
