@@ -58,8 +58,11 @@ def test_missing_source_path_is_one_line_and_nonzero(project: Project) -> None:
     project.drop.rmdir()
     result = project.invoke("poll")
     assert result.exit_code == 1
-    assert "drop: error:" in result.output
-    assert str(project.drop) in result.output
+    assert "drop: failed" in result.output
+    # the reason appears once, in the warning (stderr), with key=value fields
+    assert result.stderr.count(str(project.drop)) == 1
+    assert "source=drop" in result.stderr and "error=" in result.stderr
+    assert str(project.drop) not in result.stdout
     assert "Traceback" not in result.output
 
 

@@ -8,6 +8,11 @@ line for log shippers. Library modules only call ``logging.getLogger(__name__)``
 apprise logs the URLs it is given at DEBUG level, and those URLs hold tokens;
 its logger is therefore capped at WARNING whatever ``-v`` says, and a filter
 redacts anything that looks like URL credentials from every record.
+
+``-vv`` is for debugging watcher, not its libraries: watchdog logs every
+inotify event, APScheduler a "Running job" line per job run (every few
+seconds), httpcore every socket step. They stay at WARNING unless
+``WATCHER_DEBUG_LIBS=1`` is set too (apprise and urllib3 stay capped anyway).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ _SYSLOG = {
     logging.ERROR: 3,
     logging.CRITICAL: 2,
 }
+DEBUG_LIBS_ENV = "WATCHER_DEBUG_LIBS"
+NOISY_LIBRARIES = ("watchdog", "apscheduler", "httpcore", "asyncio")
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<userinfo>[^/@\s]+)@", re.IGNORECASE)
 
 
@@ -72,7 +79,7 @@ class _JsonFormatter(logging.Formatter):
 
 
 def configure(*, verbosity: int = 0, fmt: str = "text") -> None:
-    """``verbosity``: -1 warnings only, 0 info, 1 debug for watcher, 2 debug for everything but apprise."""
+    """``verbosity``: -1 warnings only, 0 info, 1 debug for watcher, 2 debug for all but the chatty libraries."""
     level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RedactFilter())
@@ -90,5 +97,7 @@ def configure(*, verbosity: int = 0, fmt: str = "text") -> None:
     # apprise's HTTP plugins) logs each request's path at DEBUG, and webhook paths hold tokens too.
     for secretive in ("apprise", "urllib3"):
         logging.getLogger(secretive).setLevel(logging.WARNING)
-    for noisy in ("apscheduler", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)
+    chatty = verbosity >= 2 and os.environ.get(DEBUG_LIBS_ENV, "") not in ("", "0")
+    for noisy in NOISY_LIBRARIES:
+        logging.getLogger(noisy).setLevel(logging.DEBUG if chatty else logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)  # one line per request

@@ -110,7 +110,7 @@ class Pipeline:
             if result.error is not None:
                 with self._write_lock:
                     self.fetcher.commit(result, self.store)
-                log.warning("source error source=%s error=%s", source.name, result.error)
+                # not logged here: Fetcher.fetch already warned "source failed source=... error=..."
                 return SourceRun(name=source.name, error=str(result.error))
             return self._store_and_notify(source, result)
         finally:

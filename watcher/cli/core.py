@@ -40,7 +40,7 @@ def poll(obj: Context, source_names: tuple[str, ...]) -> None:
             run = pipeline.run_source(name)
             if run.error:
                 failed += 1
-                out(f"{name}: error: {run.error}")
+                out(f"{name}: failed (reason logged above)")  # logged once by the pipeline, not repeated here
             else:
                 note = " (not modified)" if run.not_modified else ""
                 out(
