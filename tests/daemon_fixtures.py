@@ -47,6 +47,7 @@ class Received:
     at: float
     path: str
     body: dict[str, Any]
+    status: int = 200  # what the webhook answered
 
     @property
     def text(self) -> str:
@@ -70,9 +71,10 @@ class Webhook:
                     body = json.loads(raw or b"{}")
                 except ValueError:
                     body = {"raw": raw.decode("utf-8", "replace")}
+                status = hook.status
                 with hook._lock:
-                    hook.received.append(Received(time.monotonic(), self.path, body))
-                self.send_response(hook.status)
+                    hook.received.append(Received(time.monotonic(), self.path, body, status))
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -87,17 +89,24 @@ class Webhook:
     def url(self, path: str = "alerts") -> str:
         return f"json://127.0.0.1:{self.port}/{path}"
 
-    def messages(self, path: str | None = None, containing: str | None = None) -> list[Received]:
+    def messages(
+        self, path: str | None = None, containing: str | None = None, *, accepted: bool | None = True
+    ) -> list[Received]:
+        """What arrived (by default only what the webhook accepted with a 2xx)."""
         with self._lock:
             found = list(self.received)
         return [
             r
             for r in found
-            if (path is None or r.path.strip("/") == path) and (containing is None or containing in r.text)
+            if (path is None or r.path.strip("/") == path)
+            and (containing is None or containing in r.text)
+            and (accepted is None or (200 <= r.status < 300) == accepted)
         ]
 
-    def wait_for(self, containing: str, *, path: str | None = None, timeout: float = 10.0) -> Received | None:
-        found = wait_until(lambda: self.messages(path, containing), timeout)
+    def wait_for(
+        self, containing: str, *, path: str | None = None, timeout: float = 10.0, accepted: bool | None = True
+    ) -> Received | None:
+        found = wait_until(lambda: self.messages(path, containing, accepted=accepted), timeout)
         return found[0] if found else None
 
     def close(self) -> None:

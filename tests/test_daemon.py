@@ -148,3 +148,36 @@ def test_sighup_reloads_the_config(dproject: DaemonProject, webhook: Webhook) ->
     assert daemon.wait_log(r"config reloaded sources=2", timeout=5)
     assert dproject.status()["last_reload"]["ok"] is True
     assert daemon.stop() == 0
+
+
+def test_failed_deliveries_are_retried_while_running_and_pending_ones_sent_first_after_a_restart(
+    dproject: DaemonProject, webhook: Webhook
+) -> None:
+    dproject.write_config()
+    dproject.write_rules(ALPHA)
+    webhook.status = 503  # a temporary outage: the delivery stays pending and is retried
+    dproject.drop_dispatch("Zorglub during the outage\n\nA zorglub while the chat service is down.")
+    daemon = dproject.start()
+    started(daemon)
+    assert webhook.wait_for("Zorglub during the outage", path="alerts", accepted=False, timeout=10), daemon.log()
+    assert daemon.stop() == 0
+    assert dproject.status()["deliveries"]["pending"] == 1
+
+    # Outbox recovery: the pending alert goes out first thing at the next start.
+    webhook.status = 200
+    again = dproject.start()
+    started(again)
+    assert webhook.wait_for("Zorglub during the outage", path="alerts", timeout=5), again.log()
+
+    # And while running, the periodic flush retries a failed delivery without any new poll.
+    webhook.status = 503
+    dproject.drop_dispatch("Zorglub in a second outage\n\nAnother zorglub.")
+    failed = webhook.wait_for("Zorglub in a second outage", path="alerts", accepted=False, timeout=10)
+    assert failed, again.log()
+    webhook.status = 200
+    retried = webhook.wait_for("Zorglub in a second outage", path="alerts", timeout=15)
+    assert retried, again.log()
+    assert again.stop() == 0
+    state = dproject.status()["deliveries"]
+    assert state["pending"] == 0 and state["failed"] == 0
+    assert len(webhook.messages("alerts", "Zorglub during the outage")) == 1
