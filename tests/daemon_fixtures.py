@@ -160,8 +160,12 @@ class DaemonProcess:
     stderr: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr)):
-            threading.Thread(target=self._pump, args=(stream, sink), daemon=True).start()
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(stream, sink), daemon=True)
+            for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr))
+        ]
+        for pump in self._pumps:
+            pump.start()
 
     @staticmethod
     def _pump(stream: Any, sink: list[str]) -> None:
@@ -186,11 +190,18 @@ class DaemonProcess:
         """SIGINT to the whole process group, as a terminal does: worker processes get it too."""
         os.killpg(self.proc.pid, signal.SIGINT)
 
+    def wait(self, timeout: float = 15.0) -> int:
+        """Exit status, once the process has ended and everything it wrote has been read."""
+        code = self.proc.wait(timeout=timeout)
+        for pump in self._pumps:
+            pump.join(timeout=2)  # EOF comes once the worker processes are gone too
+        return code
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout=timeout)
+            return self.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

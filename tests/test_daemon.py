@@ -99,7 +99,7 @@ def test_ctrl_c_exits_0_without_traceback(dproject: DaemonProject, webhook: Webh
     assert webhook.wait_for("Zorglub before Ctrl-C", path="alerts", timeout=10), daemon.log()
     pressed = time.monotonic()
     daemon.ctrl_c()  # the whole process group, as a terminal does: parser workers included
-    assert daemon.proc.wait(timeout=10) == 0
+    assert daemon.wait(timeout=10) == 0
     assert time.monotonic() - pressed < 10
     time.sleep(0.3)  # let any worker process finish writing to the shared stderr
     assert "Traceback" not in daemon.log() and "KeyboardInterrupt" not in daemon.log(), daemon.log()
@@ -113,7 +113,7 @@ def test_a_second_daemon_on_the_same_database_refuses(dproject: DaemonProject) -
     started(first)
 
     second = dproject.start()
-    assert second.proc.wait(timeout=15) == 3
+    assert second.wait(timeout=15) == 3
     err = second.log()
     assert f"already running on {dproject.db}" in err and f"pid {first.pid}" in err
     assert "Traceback" not in err

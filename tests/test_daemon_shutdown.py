@@ -83,7 +83,7 @@ def test_sigterm_during_a_poll_finishes_the_run_within_the_grace(
 
     signalled = time.monotonic()
     daemon.send(signal.SIGTERM)
-    assert daemon.proc.wait(timeout=10) == 0
+    assert daemon.wait(timeout=10) == 0
     assert time.monotonic() - signalled < 10
     # The in-flight run was allowed to finish: stored and alerted before the exit.
     assert len(webhook.messages("alerts", "Zorglub over the slow wire")) == 1, daemon.log()
@@ -101,7 +101,7 @@ def test_sigterm_past_the_grace_loses_nothing_a_restart_stores_and_alerts_it(
 
     signalled = time.monotonic()
     daemon.send(signal.SIGTERM)
-    assert daemon.proc.wait(timeout=10) == 0
+    assert daemon.wait(timeout=10) == 0
     assert time.monotonic() - signalled < 4
     assert "shutdown grace expired" in daemon.log()
     assert not webhook.messages("alerts", "Zorglub over the slow wire")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.request
 
 from click.testing import CliRunner
@@ -95,3 +96,18 @@ def test_prometheus_metrics(dproject: DaemonProject, webhook: Webhook) -> None:
     assert "watcher_cycle_duration_seconds_count" in body
     assert 'watcher_source_runs_total{outcome="ok",source="drop"}' in body
     assert daemon.stop() == 0
+
+
+def test_a_busy_metrics_port_is_one_line_and_exit_2(dproject: DaemonProject) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        dproject.write_config(watcher={"metrics": f'"127.0.0.1:{port}"'})
+        dproject.write_rules(("alpha", "Alpha alert", "zorglub"))
+        daemon = dproject.start()
+        assert daemon.wait(timeout=15) == 2
+    err = daemon.log()
+    assert f"error: cannot serve metrics on 127.0.0.1:{port}" in err
+    assert "Traceback" not in err
+    assert not dproject.db.exists()  # refused before the database was touched

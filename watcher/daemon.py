@@ -107,14 +107,16 @@ class Daemon:
         config = self.config
         baseline = fingerprint(config.rules)  # taken before loading: an edit in between is not missed
         ruleset = load_ruleset(config)
+        if config.metrics:
+            self.metrics.serve(config.metrics)  # a busy port fails the start before anything is opened
         try:
             self._on_loop(self._open, config, ruleset)
         except BaseException:
-            self._loop.shutdown(wait=False, cancel_futures=True)
+            self._on_loop(self._close_on_loop)
+            self._loop.shutdown(wait=True)
+            self.metrics.close()
             raise
         self._submit(self._flush, "startup")  # outbox recovery comes before any new work
-        if config.metrics:
-            self.metrics.serve(config.metrics)
         self.metrics.started.set(time.time())
         self.metrics.rules_loaded.set(len(ruleset))
         self._start_scheduler()
