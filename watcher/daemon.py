@@ -28,6 +28,7 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
+import multiprocessing
 import os
 import signal
 import threading
@@ -183,6 +184,8 @@ class Daemon:
                 "(uncommitted items are fetched again and pending deliveries sent at the next start)",
                 grace,
             )
+            for child in multiprocessing.active_children():  # parser workers would outlive us otherwise
+                child.kill()
             self.metrics.close()
             self.lock.release()
             logging.shutdown()
