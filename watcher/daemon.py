@@ -28,7 +28,6 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
-import multiprocessing
 import os
 import signal
 import threading
@@ -43,6 +42,7 @@ from typing import Any, Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from . import workers
 from .config import Config, load_config
 from .errors import RulesError, WatcherError
 from .lock import DatabaseLock
@@ -96,7 +96,7 @@ class Daemon:
 
     def run(self) -> int:
         if self.config.workers > 0:
-            _shield_workers_from_ctrl_c()
+            workers.shield_from_ctrl_c()
         self._install_signals()
         self.lock.acquire()
         try:
@@ -165,7 +165,7 @@ class Daemon:
         self.fetcher = Fetcher(config)
         self.notifier = Notifier(config, self.store)
         self.pipeline = Pipeline(config, self.store, ruleset, self.notifier, self.fetcher)
-        threading.Thread(target=_warm_up, args=(self.fetcher,), name="watcher-warm-up", daemon=True).start()
+        workers.warm_up(self.fetcher)
 
     def _shutdown(self) -> int:
         grace = self.config.shutdown_grace.total_seconds()
@@ -184,8 +184,7 @@ class Daemon:
                 "(uncommitted items are fetched again and pending deliveries sent at the next start)",
                 grace,
             )
-            for child in multiprocessing.active_children():  # parser workers would outlive us otherwise
-                child.kill()
+            workers.kill_all()  # they would outlive us otherwise
             self.metrics.close()
             self.lock.release()
             logging.shutdown()
@@ -436,40 +435,6 @@ class Daemon:
         self._build(config, ruleset)
         for closeable in old:
             self._guard(closeable.close)
-
-
-def _shield_workers_from_ctrl_c() -> None:
-    """Start multiprocessing's fork server while SIGINT is ignored.
-
-    A terminal's Ctrl-C goes to the whole process group: every parser worker
-    process would die of it with a KeyboardInterrupt traceback. Python keeps
-    an inherited "ignore" for SIGINT, so the fork server started now, and every
-    worker it forks later, ignores it: the daemon alone stops them, by closing
-    the pool during its orderly shutdown.
-    """
-    from multiprocessing import forkserver
-
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    except (OSError, ValueError) as exc:  # no fork server on this platform: workers start another way
-        log.debug("fork server not started error=%s", exc)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _warm_up(fetcher: Any) -> None:
-    """Start the parser processes now rather than on the first document.
-
-    Starting them takes over a second, which would make the first dispatch
-    dropped after a (re)start miss the two-second promise.
-    """
-    pool = getattr(fetcher, "pool", None)
-    try:
-        if pool is not None and getattr(pool, "workers", 0) > 0:
-            pool.parse(b"warm up\n\nthe parser processes", origin="warm-up", source="warm-up")
-    except Exception as exc:  # a failed warm-up only costs the first parse its speed
-        log.debug("parser warm-up failed error=%s", exc)
 
 
 def _ignore_path(trigger: Callable[[str], None], name: str, *_path: Any) -> None:
