@@ -111,3 +111,43 @@ def test_a_busy_metrics_port_is_one_line_and_exit_2(dproject: DaemonProject) -> 
     assert f"error: cannot serve metrics on 127.0.0.1:{port}" in err
     assert "Traceback" not in err
     assert not dproject.db.exists()  # refused before the database was touched
+
+
+def test_daemon_logs_for_journald_json_and_quiet(dproject: DaemonProject) -> None:
+    dproject.write_config()
+    dproject.write_rules(("alpha", "Alpha alert", "zorglub"))
+
+    journald = dproject.start(env={"JOURNAL_STREAM": "8:12345"})
+    started(journald)
+    assert journald.stop() == 0
+    line = next(x for x in journald.stderr if "daemon started" in x)
+    assert line.startswith("<6>info: daemon started pid=")  # priority prefix, no timestamp: the journal adds one
+
+    as_json = dproject.start("--log-format", "json")
+    started(as_json)
+    assert as_json.stop() == 0
+    records = [json.loads(x) for x in as_json.stderr if x.strip()]
+    assert any(r["level"] == "info" and r["message"].startswith("daemon started") for r in records)
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+
+    quiet = dproject.start("-q")
+    assert wait_until(lambda: dproject.status()["running"], 15)
+    assert quiet.stop() == 0
+    assert not any(" info: " in x for x in quiet.stderr), quiet.log()
+
+
+def test_no_secret_reaches_the_logs_even_at_debug(dproject: DaemonProject, webhook: Webhook) -> None:
+    secret = "s3cr3t-t0ken"
+    dproject.write_config()
+    text = dproject.config.read_text().replace(
+        f"json://127.0.0.1:{webhook.port}/alerts", f"json://desk:{secret}@127.0.0.1:{webhook.port}/alerts"
+    )
+    dproject.config.write_text(text)
+    dproject.write_rules(("alpha", "Alpha alert", "zorglub"))
+    dproject.drop_dispatch("Zorglub with a secret target\n\nOne zorglub.")
+    daemon = dproject.start("-vv")
+    started(daemon)
+    assert webhook.wait_for("Zorglub with a secret target", path="alerts", timeout=10), daemon.log()
+    assert daemon.stop() == 0
+    assert "debug:" in daemon.log()
+    assert secret not in daemon.log() and secret not in "".join(daemon.stdout)
