@@ -181,3 +181,21 @@ def test_failed_deliveries_are_retried_while_running_and_pending_ones_sent_first
     state = dproject.status()["deliveries"]
     assert state["pending"] == 0 and state["failed"] == 0
     assert len(webhook.messages("alerts", "Zorglub during the outage")) == 1
+
+
+def test_bad_rules_or_a_foreign_database_refuse_the_start_in_one_line(dproject: DaemonProject) -> None:
+    dproject.write_config()
+    path = dproject.write_rules(ALPHA)
+    path.write_text(path.read_text() + "- id: beta\n  when: [unclosed\n")
+    daemon = dproject.start()
+    assert daemon.wait(timeout=15) == 2  # the unit's RestartPreventExitStatus=2: no restart loop on a typo
+    assert daemon.stderr[0].startswith(f"error: {path}:"), daemon.log()
+    assert "Traceback" not in daemon.log()
+
+    dproject.write_rules(ALPHA)
+    dproject.db.parent.mkdir(exist_ok=True)
+    dproject.db.write_bytes(b"this is not a database, and it is somebody else's file" * 100)
+    foreign = dproject.start()
+    assert foreign.wait(timeout=15) == 1
+    assert foreign.stderr[0].startswith("error: "), foreign.log()
+    assert str(dproject.db) in foreign.stderr[0] and "Traceback" not in foreign.log()
