@@ -70,3 +70,39 @@ def test_broken_rules_file_stops_poll_with_file_line(project: Project) -> None:
     assert result.exit_code == 2
     assert "bad.yaml:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_story_revisions_alert_once_then_on_escalation(project: Project) -> None:
+    """Issue 4 acceptance 4, through the real pipeline: a drop-folder file revised three times is one story."""
+    import os
+    import time
+
+    from servers_notify import WebhookServer
+
+    hook = WebhookServer().start()
+    try:
+        (project.rules / "drones.yaml").write_text(
+            "- id: drone-swarm\n  title: Massive drone attack\n  when: {count: drone, at_least: 100}\n",
+            encoding="utf-8",
+        )
+        project.write_config(notify=f'url = "{hook.url}"')
+        dispatch = project.drop / "kyiv-attack.txt"
+        revisions = [
+            "Attaque massive sur l'Ukraine\n\nAu moins 100 drones ont été lancés cette nuit contre Kyiv.",
+            "Attaque massive sur l'Ukraine\n\nL'armée de l'air fait état de 188 drones lancés cette nuit.",
+            "Attaque massive sur l'Ukraine\n\nL'armée de l'air fait état de 188 drones lancés cette nuit. Bilan.",
+        ]
+        for n, text in enumerate(revisions):
+            dispatch.write_text(text, encoding="utf-8")
+            past = time.time() - 60 + n  # settled, and a new mtime for each revision
+            os.utime(dispatch, (past, past))
+            result = project.invoke("poll")
+            assert result.exit_code == 0, result.output
+            assert "1 new" in result.output
+        drone_alerts = [r.json() for r in hook.requests if "Massive drone attack" in r.json()["title"]]
+        assert len(drone_alerts) == 2
+        assert "100" in drone_alerts[0]["title"] and "188" in drone_alerts[1]["title"]
+        hits = [h for h in json.loads(project.invoke("hits", "--format", "json").output) if h["rule"] == "drone-swarm"]
+        assert [h["value"] for h in hits] == [100, 188, 188]  # every revision's hit is stored
+    finally:
+        hook.stop()

@@ -20,7 +20,7 @@ from datetime import datetime
 from .alerting import suppression
 from .config import Config, SourceConfig
 from .errors import WatcherError
-from .models import UTC, Hit, Item, Match, Rule, SourceState, parse_iso
+from .models import UTC, Hit, Item, Match, Rule, SourceState
 from .notify import Notifier
 from .rules import RuleSet, load_rules
 from .sources import Fetcher, FetchResult, health_transition
@@ -155,12 +155,9 @@ class Pipeline:
         for rule, item, match in matched:
             hit = Hit.from_match(rule, item, match, now)
             key = (rule.id, item.story_id)
-            previous = [
-                *self.store.hits(rule=rule.id, story_id=item.story_id, include_suppressed=False),
-                *in_cycle.get(key, []),
-            ]
+            previous = [*self.store.alerted_hits(rule.id, item.story_id), *in_cycle.get(key, [])]
             if rule.id not in last_alert:
-                last_alert[rule.id] = self._last_alert_at(rule.id)
+                last_alert[rule.id] = self.store.last_alert_at(rule.id)
             reason = suppression(rule, hit, previous=previous, last_alert_at=last_alert[rule.id], now=now)
             hits.append((hit, reason))
             if reason is None:
@@ -168,10 +165,6 @@ class Pipeline:
                 last_alert[rule.id] = now
                 deliveries.extend((hit.id, target) for target in self.notifier.route(rule))
         return hits, deliveries
-
-    def _last_alert_at(self, rule_id: str) -> datetime | None:
-        rows = self.store.execute("SELECT max(fired_at) FROM hits WHERE rule = ? AND suppressed IS NULL", (rule_id,))
-        return parse_iso(rows[0][0]) if rows and rows[0][0] else None
 
     def _health(self, source: SourceConfig, change: str | None, new: SourceState) -> None:
         if change == "failing":

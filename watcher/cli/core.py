@@ -2,66 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
 
-from ..config import parse_duration
 from ..models import iso
 from ..store import Store
+from . import ui
 from .main import Context, cli, out
-
-FORMATS = click.Choice(["table", "json", "csv"])
-
-
-def since_option(f: Any) -> Any:
-    return click.option(
-        "--since",
-        metavar="DURATION",
-        default=None,
-        help="Only what is newer than this (30m, 24h, 7d).",
-    )(f)
-
-
-def parse_since(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.now(UTC) - parse_duration(value, what="--since")
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-
-
-def emit(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
-    """Print rows as one JSON array, CSV with a header, or an aligned table."""
-    if fmt == "json":
-        out(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(row.get(k)) for k in columns})
-        click.echo(buf.getvalue(), nl=False)
-        return
-    from .ui import table
-
-    table(rows, columns)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 @cli.command()
@@ -106,11 +55,11 @@ def poll(obj: Context, source_names: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.option("--rule", metavar="ID", default=None, help="Only hits of this rule.")
-@since_option
-@click.option("--limit", type=int, default=None, help="At most this many hits (the most recent).")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--since", type=ui.SINCE, default=None, help="Only hits newer than this (24h, 7d, or a date).")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many hits (the most recent).")
+@ui.format_option()
 @click.pass_obj
-def hits(obj: Context, rule: str | None, since: str | None, limit: int | None, fmt: str) -> None:
+def hits(obj: Context, rule: str | None, since: datetime | None, limit: int | None, fmt: str) -> None:
     """List stored hits, oldest first.
 
     --format json prints one JSON array; each hit has id, rule, title,
@@ -123,19 +72,28 @@ def hits(obj: Context, rule: str | None, since: str | None, limit: int | None, f
       watcher hits --rule drone-swarm --format json
     """
     with Store.open(obj.config.database, readonly=True) as store:
-        found = store.hits(rule=rule, since=parse_since(since))
+        found = store.hits(rule=rule, since=since)
     if limit is not None:
         found = found[-limit:] if limit > 0 else []
     rows = [h.to_dict() for h in found]
-    if fmt == "table":
-        for row in rows:
-            row["evidence"] = " | ".join(e["text"] for e in row["evidence"])
-            row["value"] = "" if row["value"] is None else row["value"]
-    emit(rows, ["fired_at", "severity", "rule", "value", "negated", "item", "evidence", "id"], fmt)
+    shown = [
+        {**row, "item": ui.shorten(row["item"], 60), "evidence": ui.shorten(" | ".join(_evidence(row)), 80)}
+        for row in rows
+    ]
+    columns = ["fired_at", "severity", "rule", "value", "negated", "item", "evidence", "id"]
+    ui.emit(rows, fmt, columns, table_rows=shown)
+
+
+def _evidence(row: dict[str, Any]) -> list[str]:
+    """Each distinct evidence text once, in order, marked when negated."""
+    seen: dict[str, None] = {}
+    for e in row["evidence"]:
+        seen.setdefault(e["text"] + (" (negated)" if e["negated"] else ""), None)
+    return list(seen)
 
 
 @cli.command()
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@ui.format_option()
 @click.pass_obj
 def sources(obj: Context, fmt: str) -> None:
     """Show every configured source and its health.
@@ -160,5 +118,5 @@ def sources(obj: Context, fmt: str) -> None:
         for key, value in list(row.items()):
             if isinstance(value, datetime):
                 row[key] = iso(value)
-    emit(rows, ["name", "kind", "status", "last_success", "last_error", "consecutive_failures",
-                "items_seen", "next_poll", "location"], fmt)  # fmt: skip
+    ui.emit(rows, fmt, ["name", "kind", "status", "last_success", "last_error", "consecutive_failures",
+                "items_seen", "next_poll", "location"])  # fmt: skip
