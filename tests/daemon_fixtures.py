@@ -114,6 +114,45 @@ class Webhook:
         self.server.server_close()
 
 
+FEED = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Slow wire</title><link>http://127.0.0.1/</link><description>test</description>
+<item><title>Zorglub over the slow wire</title><link>http://127.0.0.1/item/1</link><guid>slow-1</guid>
+<description>A zorglub came through a slow server.</description></item>
+</channel></rss>
+"""
+
+
+class SlowFeed:
+    """Serves FEED after ``delay`` seconds; records when each request arrived."""
+
+    def __init__(self) -> None:
+        self.delay = 0.0
+        self.requests: list[float] = []
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                feed.requests.append(time.monotonic())
+                time.sleep(feed.delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(FEED)))
+                self.end_headers()
+                self.wfile.write(FEED)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/feed.xml"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class NotifySocket:
     """A fake ``$NOTIFY_SOCKET``: records every sd_notify datagram with its arrival time."""
 
@@ -345,3 +384,10 @@ def dproject(tmp_path: Path, webhook: Webhook) -> Iterator[DaemonProject]:
     project = DaemonProject(tmp_path, webhook)
     yield project
     project.cleanup()
+
+
+@pytest.fixture
+def slow_feed() -> Iterator[SlowFeed]:
+    feed = SlowFeed()
+    yield feed
+    feed.close()

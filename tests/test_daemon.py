@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 import time
 
-from daemon_fixtures import DaemonProject, Webhook, started, wait_until
+from daemon_fixtures import DaemonProject, SlowFeed, Webhook, started, wait_until
 
 ALPHA = ("alpha", "Alpha alert", "zorglub")
 BETA = ("beta", "Beta alert", "marsupilami")
@@ -199,3 +199,29 @@ def test_bad_rules_or_a_foreign_database_refuse_the_start_in_one_line(dproject: 
     assert foreign.wait(timeout=15) == 1
     assert foreign.stderr[0].startswith("error: "), foreign.log()
     assert str(dproject.db) in foreign.stderr[0] and "Traceback" not in foreign.log()
+
+
+def test_a_slow_feed_never_holds_back_a_dropped_dispatch(
+    dproject: DaemonProject, webhook: Webhook, slow_feed: SlowFeed
+) -> None:
+    slow_feed.delay = 6.0
+    dproject.write_config(
+        sources=(
+            '[[source]]\nname = "drop"\npath = "drop/"\ninterval = "1m"\n\n'
+            f'[[source]]\nname = "slow"\nurl = "{slow_feed.url}"\ninterval = "1m"\nallow_private_networks = true\n'
+        )
+    )
+    dproject.write_rules(ALPHA)
+    daemon = dproject.start()
+    started(daemon)
+    assert wait_until(lambda: slow_feed.requests, 10), daemon.log()  # the slow run is in flight
+
+    dropped = time.monotonic()
+    dproject.drop_dispatch("Zorglub while the feed crawls\n\nA zorglub that must not wait.")
+    got = webhook.wait_for("Zorglub while the feed crawls", path="alerts", timeout=5)
+    assert got, daemon.log()
+    assert got.at - dropped < 2.0, f"alerted {got.at - dropped:.2f}s after the drop"
+    assert not webhook.messages("alerts", "Zorglub over the slow wire")  # the feed is still being served
+
+    assert webhook.wait_for("Zorglub over the slow wire", path="alerts", timeout=10), daemon.log()
+    assert daemon.stop() == 0
