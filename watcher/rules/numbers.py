@@ -297,9 +297,18 @@ class _Reader:
                 return None
             # Ranges: "10-15 drones", "10 à 15", "10 to 15".
             k = end + 1 if self.norm(end) in ("a", "to", "ou", "or") else end
-            if k < self.n and self.joined(k) and self.norm(k).isdigit() and (k > end or t[k].sep in ("-", "–")):
+            if (
+                k < self.n
+                and self.joined(k)
+                and self.norm(k).isdigit()
+                and (k > end or t[k].sep in ("-", "–"))
+            ):
                 high = self.digits(k)
-                if high is not None and high[0] > value and not self.not_a_count(k, high[1], high[0], high[2]):
+                if (
+                    high is not None
+                    and high[0] > value
+                    and not self.not_a_count(k, high[1], high[0], high[2])
+                ):
                     return Quantity(value, high[0], False, False, _num(value), i, high[1], i)
         else:
             wr = self.words(i)

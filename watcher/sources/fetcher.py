@@ -143,7 +143,9 @@ class Fetcher:
 
     # -- outcomes -------------------------------------------------------------------------------
 
-    def _failed(self, source: SourceConfig, state: SourceState, now: datetime, exc: SourceError) -> FetchResult:
+    def _failed(
+        self, source: SourceConfig, state: SourceState, now: datetime, exc: SourceError
+    ) -> FetchResult:
         new_state = failure_state(
             state,
             now=now,
@@ -191,7 +193,9 @@ class Fetcher:
             if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 raise SourceError(source.name, "no free fetch slot before the deadline")
             try:
-                headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"}
+                headers = {
+                    "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
+                }
                 headers.update(source.headers)
                 if state.etag:
                     headers["If-None-Match"] = state.etag
@@ -248,7 +252,9 @@ class Fetcher:
 
     # -- drop folders ---------------------------------------------------------------------------
 
-    def _fetch_path(self, source: SourceConfig, state: SourceState, store: Store, now: datetime) -> FetchResult:
+    def _fetch_path(
+        self, source: SourceConfig, state: SourceState, store: Store, now: datetime
+    ) -> FetchResult:
         assert source.path is not None
         root = source.path
         if not root.exists():
@@ -276,7 +282,9 @@ class Fetcher:
             origin = str(root / cand.rel) if root.is_dir() else str(root)
             try:
                 if len(data) > source.max_bytes:
-                    raise FormatError(f"file larger than {source.max_bytes // 2**20} MiB (max_bytes): {origin}")
+                    raise FormatError(
+                        f"file larger than {source.max_bytes // 2**20} MiB (max_bytes): {origin}"
+                    )
                 parsed = self.pool.parse(
                     data, origin=origin, source=source.name, language=source.language, default_guid=cand.rel
                 )

@@ -53,11 +53,17 @@ class Candidate:
 
 def is_ignored(rel_parts: tuple[str, ...]) -> bool:
     name = rel_parts[-1]
-    return any(p.startswith(".") for p in rel_parts) or name.startswith("~") or name.lower().endswith(_TEMP_SUFFIXES)
+    return (
+        any(p.startswith(".") for p in rel_parts)
+        or name.startswith("~")
+        or name.lower().endswith(_TEMP_SUFFIXES)
+    )
 
 
 def known_files(store: Store, source: str) -> dict[str, tuple[int, int, str, str | None]]:
-    rows = store.conn.execute("SELECT path, size, mtime_ns, sha256, error FROM files WHERE source = ?", (source,))
+    rows = store.conn.execute(
+        "SELECT path, size, mtime_ns, sha256, error FROM files WHERE source = ?", (source,)
+    )
     return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
 

@@ -23,7 +23,9 @@ from .text import parse_text
 
 log = logging.getLogger(__name__)
 
-_PROLOG = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE\s[^\[>]*(?:\[.*?\]\s*)?>|\s+)*", re.DOTALL | re.I)
+_PROLOG = re.compile(
+    rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE\s[^\[>]*(?:\[.*?\]\s*)?>|\s+)*", re.DOTALL | re.I
+)
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _HTML_DOCTYPE = re.compile(rb"<!DOCTYPE\s+html", re.IGNORECASE)
 FEED_ROOTS = {"rss", "rdf", "feed", "channel", "redirect"}
@@ -75,7 +77,9 @@ def dispatch(data: bytes, ctx: Context, headers: Mapping[str, str]) -> list[Item
     if kind == "empty":
         raise FormatError(f"empty document: {ctx.origin}")
     if kind == "html":
-        raise FormatError(f"got an HTML page, not a feed or a wire document (a login or error page?): {ctx.origin}")
+        raise FormatError(
+            f"got an HTML page, not a feed or a wire document (a login or error page?): {ctx.origin}"
+        )
     if kind == "json":
         return parse_json_feed(data, ctx)
     if kind == "text":

@@ -292,7 +292,9 @@ def _read_body(response: httpx.Response, deadline: float, max_bytes: int) -> byt
     declared = response.headers.get("content-length", "")
     encoding = response.headers.get("content-encoding", "")
     if declared.isdigit() and not encoding and int(declared) > max_bytes:
-        raise FetchError(f"body of {int(declared)} bytes exceeds the {max_bytes // 2**20} MiB limit (max_bytes)")
+        raise FetchError(
+            f"body of {int(declared)} bytes exceeds the {max_bytes // 2**20} MiB limit (max_bytes)"
+        )
     decoder = _Decoder(encoding, max_bytes)
     try:
         for chunk in response.iter_raw(CHUNK):

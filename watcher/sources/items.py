@@ -59,7 +59,11 @@ def build_item(
     if not identity:
         digest = hashlib.sha256("\x00".join((title_c, summary_c, body_c)).encode("utf-8", "replace"))
         identity = "sha256:" + digest.hexdigest()[:32]
-    lang = normalize_language(ctx.language) or normalize_language(language) or normalize_language(ctx.doc_language)
+    lang = (
+        normalize_language(ctx.language)
+        or normalize_language(language)
+        or normalize_language(ctx.doc_language)
+    )
     if lang is None:
         lang = detect_language(f"{title_c}\n{summary_c}\n{body_c}")
     return Item(
