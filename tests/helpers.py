@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 import textwrap
+import time
 from pathlib import Path
 
 from click.testing import CliRunner, Result

@@ -104,5 +104,59 @@ def test_story_revisions_alert_once_then_on_escalation(project: Project) -> None
         assert "100" in drone_alerts[0]["title"] and "188" in drone_alerts[1]["title"]
         hits = [h for h in json.loads(project.invoke("hits", "--format", "json").output) if h["rule"] == "drone-swarm"]
         assert [h["value"] for h in hits] == [100, 188, 188]  # every revision's hit is stored
+        assert [h["suppressed"] for h in hits] == [None, None, "story"]
+    finally:
+        hook.stop()
+
+
+def test_a_source_gone_silent_is_reported_to_admins_once(project: Project) -> None:
+    """Issue 5 health: a source that polls fine but brings nothing for far longer than usual raises one alert."""
+    from datetime import UTC, datetime, timedelta
+
+    from servers_notify import WebhookServer
+
+    from watcher.config import load_config
+    from watcher.models import Item
+    from watcher.pipeline import open_pipeline
+
+    hook = WebhookServer().start()
+    try:
+        project.write_config(notify=f'url = "{hook.url}"\ntags = ["admin"]')
+        config = load_config(project.config)
+        t0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+        now = [t0]
+        with open_pipeline(config, clock=lambda: now[0]) as pipeline:
+            for hour in range(4):  # news every hour...
+                stamp = t0 + timedelta(hours=hour)
+                pipeline.store.record_cycle([Item(source="drop", guid=f"g{hour}", body="x")], [], [], now=stamp)
+            now[0] = t0 + timedelta(hours=4)
+            assert pipeline.check_silence() == []
+            now[0] = t0 + timedelta(days=2)  # ...then nothing for two days
+            assert pipeline.check_silence() == [("drop", "silent")]
+            assert pipeline.check_silence() == []  # once
+            pipeline.store.record_cycle([Item(source="drop", guid="back", body="y")], [], [], now=now[0])
+            assert pipeline.check_silence() == [("drop", "resumed")]
+        titles = [r.json()["title"] for r in hook.requests]
+        assert titles == ["watcher: source drop is silent", "watcher: source drop has news again"]
+    finally:
+        hook.stop()
+
+
+def test_a_failing_source_alerts_admins_once_then_recovers(project: Project) -> None:
+    from servers_notify import WebhookServer
+
+    hook = WebhookServer().start()
+    try:
+        project.write_config(notify=f'url = "{hook.url}"\ntags = ["admin"]')
+        text = project.config.read_text(encoding="utf-8")
+        project.config.write_text(text.replace("[watcher]\n", "[watcher]\nfailure_alert_after = 2\n"), "utf-8")
+        project.drop.rmdir()
+        for _ in range(3):
+            assert project.invoke("poll").exit_code == 1
+        project.drop.mkdir()
+        assert project.invoke("poll").exit_code == 0
+        titles = [r.json()["title"] for r in hook.requests]
+        assert titles == ["watcher: source drop is failing", "watcher: source drop recovered"]
+        assert "failed 2 times in a row" in hook.requests[0].json()["message"]
     finally:
         hook.stop()

@@ -126,6 +126,7 @@ class Hit:
     evidence: tuple[Evidence, ...]
     fired_at: datetime
     tags: tuple[str, ...] = ()
+    suppressed: str | None = None  # why it did not alert (story, cooldown, backfill...); None: it alerted
 
     @classmethod
     def from_match(cls, rule: Rule, item: Item, match: Match, fired_at: datetime) -> Hit:
@@ -164,6 +165,7 @@ class Hit:
             "evidence": [e.to_dict() for e in self.evidence],
             "tags": list(self.tags),
             "fired_at": iso(self.fired_at),
+            "suppressed": self.suppressed,
         }
 
 

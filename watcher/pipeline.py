@@ -23,7 +23,7 @@ from .errors import WatcherError
 from .models import UTC, Hit, Item, Match, Rule, SourceState
 from .notify import Notifier
 from .rules import RuleSet, load_rules
-from .sources import Fetcher, FetchResult, health_transition
+from .sources import Fetcher, FetchResult, health_transition, silence_transitions
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,33 @@ class Pipeline:
                 last_alert[rule.id] = now
                 deliveries.extend((hit.id, target) for target in self.notifier.route(rule))
         return hits, deliveries
+
+    def check_silence(self) -> list[tuple[str, str]]:
+        """Tell admin targets, once per change, about sources that went silent or resumed.
+
+        A feed can break without an error (an empty channel, a frozen CMS): it
+        then polls fine and brings nothing, for much longer than its usual gap.
+        The daemon calls this periodically; failing sources are reported by
+        the per-run health check instead.
+        """
+        with self._write_lock:
+            changes = silence_transitions(self.store, self.config, now=self.clock())
+        for name, change in changes:
+            source = self.config.source(name)
+            if change == "silent":
+                self.notifier.admin(
+                    f"watcher: source {name} is silent",
+                    f"Source {name} ({source.location}) polls without error but has brought no new item "
+                    "for much longer than usual. Check that the feed still publishes.",
+                    key=f"source-silent:{name}:{self.clock().isoformat()}",
+                )
+            else:
+                self.notifier.admin(
+                    f"watcher: source {name} has news again",
+                    f"Source {name} ({source.location}) brings new items again.",
+                    key=f"source-resumed:{name}:{self.clock().isoformat()}",
+                )
+        return changes
 
     def _health(self, source: SourceConfig, change: str | None, new: SourceState) -> None:
         if change == "failing":

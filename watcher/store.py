@@ -718,6 +718,7 @@ def hit_from_row(row: sqlite3.Row) -> Hit:
         evidence=tuple(Evidence(**e) for e in json.loads(row["evidence"])),
         fired_at=parse_iso(row["fired_at"]) or _now(),
         tags=tuple(json.loads(row["tags"] or "[]")),
+        suppressed=row["suppressed"],
     )
 
 

@@ -32,11 +32,14 @@ def parse_document(
     headers: Mapping[str, str] | None = None,
     language: str | None = None,
     default_guid: str | None = None,
+    detect_language: bool = True,
 ) -> list[Item]:
     """Parse one document of any supported format into items.
 
     ``language`` forces every item's language (the source's ``language`` key);
-    ``default_guid`` is the identity of an item whose document names none.
+    ``default_guid`` is the identity of an item whose document names none;
+    ``detect_language=False`` leaves undeclared languages as None (the parse
+    pool guesses them in the parent process, see ``items.fill_language``).
     Raises FormatError for an empty, HTML, malformed or hostile document; any
     other exception from a parser is converted too, so a bad document can only
     ever fail its own source.
@@ -51,6 +54,7 @@ def parse_document(
         language=language,
         default_guid=default_guid,
         doc_language=content_language.split(",")[0] if content_language else None,
+        detect=detect_language,
     )
     try:
         return dispatch(data, ctx, headers)
@@ -98,7 +102,7 @@ def read_inputs(inputs: list[str], *, source: str = "input") -> Iterator[tuple[s
 
 from .fetcher import Fetcher, FetchResult  # noqa: E402
 from .folder import FileRecord, FolderWatch, watch_folder  # noqa: E402
-from .health import health, health_transition  # noqa: E402
+from .health import health, health_transition, silence_transitions  # noqa: E402
 
 __all__ = [
     "FetchResult",
@@ -109,5 +113,6 @@ __all__ = [
     "health_transition",
     "parse_document",
     "read_inputs",
+    "silence_transitions",
     "watch_folder",
 ]

@@ -145,11 +145,7 @@ def parse_json_feed(data: bytes, ctx: Context) -> list[Item]:
             continue
         text = raw.get("content_text")
         body = text if isinstance(text, str) else html_to_text(_str(raw.get("content_html")))
-        tags = (
-            [t for t in raw.get("tags", []) if isinstance(t, str)]
-            if isinstance(raw.get("tags"), list)
-            else []
-        )
+        tags = [t for t in raw.get("tags", []) if isinstance(t, str)] if isinstance(raw.get("tags"), list) else []
         items.append(
             build_item(
                 ctx,

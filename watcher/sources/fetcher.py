@@ -15,6 +15,7 @@ a crash in between re-reads the files rather than losing them.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import random
 import threading
@@ -64,8 +65,10 @@ class FetchResult:
 class Fetcher:
     """Owns the HTTP clients, the concurrency limits and the parse process pool."""
 
-    def __init__(self, config: Config, *, rng: random.Random | None = None) -> None:
+    def __init__(self, config: Config, *, rng: random.Random | None = None, allow_networks: Iterable[str] = ()) -> None:
+        """``allow_networks``: CIDR blocks reachable even though private (an intranet wire server)."""
         self.config = config
+        self.allow_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks)
         self.rng = rng or random.Random()
         self.pool = ParsePool(config.workers)
         self._clients: dict[bool, httpx.Client] = {}
@@ -78,10 +81,7 @@ class Fetcher:
     def fetch(self, source: SourceConfig, state: SourceState, *, store: Store, now: datetime) -> FetchResult:
         started = time.monotonic()
         try:
-            if source.url:
-                result = self._fetch_http(source, state, now)
-            else:
-                result = self._fetch_path(source, state, store, now)
+            result = self._fetch_http(source, state, now) if source.url else self._fetch_path(source, state, store, now)
         except SourceError as exc:
             result = self._failed(source, state, now, exc)
         except Exception as exc:  # a bug of ours must still fail only this source
@@ -101,22 +101,20 @@ class Fetcher:
         return result
 
     def fetch_many(
-        self, sources: Iterable[tuple[SourceConfig, SourceState]], *, store: Store | None, now: datetime
+        self, sources: Iterable[tuple[SourceConfig, SourceState]], *, store: Store, now: datetime
     ) -> list[FetchResult]:
         """Fetch several sources concurrently (``watcher poll``, the bench); results in input order.
 
-        ``store`` is only read for drop folders, whose runs are done on this
-        thread, because a SQLite connection belongs to the thread that made it.
+        HTTP sources run on a thread pool of ``concurrency`` threads; drop
+        folders run on this thread, as they read the store.
         """
         pairs = list(sources)
         results: list[FetchResult | None] = [None] * len(pairs)
         http_jobs = [(i, s, st) for i, (s, st) in enumerate(pairs) if s.url]
         with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as ex:
-            futures = {i: ex.submit(self.fetch, s, st, store=store, now=now) for i, s, st in http_jobs}  # type: ignore[arg-type]
+            futures = {i: ex.submit(self.fetch, s, st, store=store, now=now) for i, s, st in http_jobs}
             for i, (s, st) in enumerate(pairs):
                 if not s.url:
-                    if store is None:
-                        raise ValueError("drop-folder sources need the store")
                     results[i] = self.fetch(s, st, store=store, now=now)
             for i, future in futures.items():
                 results[i] = future.result()
@@ -143,9 +141,7 @@ class Fetcher:
 
     # -- outcomes -------------------------------------------------------------------------------
 
-    def _failed(
-        self, source: SourceConfig, state: SourceState, now: datetime, exc: SourceError
-    ) -> FetchResult:
+    def _failed(self, source: SourceConfig, state: SourceState, now: datetime, exc: SourceError) -> FetchResult:
         new_state = failure_state(
             state,
             now=now,
@@ -171,6 +167,7 @@ class Fetcher:
                     allow_private=allow_private,
                     user_agent=self.config.user_agent,
                     max_connections=max(self.config.concurrency, 1) * 2,
+                    allow_networks=self.allow_networks,
                 )
                 self._clients[allow_private] = client
             return client
@@ -193,9 +190,7 @@ class Fetcher:
             if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 raise SourceError(source.name, "no free fetch slot before the deadline")
             try:
-                headers = {
-                    "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
-                }
+                headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"}
                 headers.update(source.headers)
                 if state.etag:
                     headers["If-None-Match"] = state.etag
@@ -252,9 +247,7 @@ class Fetcher:
 
     # -- drop folders ---------------------------------------------------------------------------
 
-    def _fetch_path(
-        self, source: SourceConfig, state: SourceState, store: Store, now: datetime
-    ) -> FetchResult:
+    def _fetch_path(self, source: SourceConfig, state: SourceState, store: Store, now: datetime) -> FetchResult:
         assert source.path is not None
         root = source.path
         if not root.exists():
@@ -282,9 +275,7 @@ class Fetcher:
             origin = str(root / cand.rel) if root.is_dir() else str(root)
             try:
                 if len(data) > source.max_bytes:
-                    raise FormatError(
-                        f"file larger than {source.max_bytes // 2**20} MiB (max_bytes): {origin}"
-                    )
+                    raise FormatError(f"file larger than {source.max_bytes // 2**20} MiB (max_bytes): {origin}")
                 parsed = self.pool.parse(
                     data, origin=origin, source=source.name, language=source.language, default_guid=cand.rel
                 )

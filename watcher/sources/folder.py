@@ -1,8 +1,9 @@
 """Drop folders: which files to read on a run, and a watcher that wakes the daemon.
 
 A file is read once it is complete. Writers either rename a finished file into
-place (atomic, recommended; the file appears whole) or write it in place; for
-the latter we wait until it has not changed for ``SETTLE`` seconds. Temporary
+place (atomic, recommended; the file appears whole) or write it in place. The
+watcher reports a rename into place, or a close after writing (inotify), at
+once; otherwise a file is read when it has not changed for ``SETTLE`` seconds. Temporary
 names used by common tools (``.part``, ``.tmp``, ``~``, dot-files) are never
 read. What was read is remembered in the store's ``files`` table by path, size,
 mtime and sha256, so a restart does not re-alert, an unchanged file touched by
@@ -27,6 +28,29 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SETTLE = 0.5  # seconds without change before an in-place write counts as complete
+# Files the watcher saw renamed into place or closed after writing, keyed by path, with the
+# (size, mtime_ns) they had then: complete at once, no need to wait for SETTLE. Same process only.
+_complete: dict[Path, tuple[int, int]] = {}
+_complete_lock = threading.Lock()
+
+
+def mark_complete(path: Path) -> bool:
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    with _complete_lock:
+        if len(_complete) > 10_000:
+            _complete.clear()
+        _complete[path.absolute()] = (st.st_size, st.st_mtime_ns)
+    return True
+
+
+def _known_complete(path: Path, size: int, mtime_ns: int) -> bool:
+    with _complete_lock:
+        return _complete.get(path.absolute()) == (size, mtime_ns)
+
+
 _TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".swp", ".swx", "~", ".lock")
 
 
@@ -53,17 +77,11 @@ class Candidate:
 
 def is_ignored(rel_parts: tuple[str, ...]) -> bool:
     name = rel_parts[-1]
-    return (
-        any(p.startswith(".") for p in rel_parts)
-        or name.startswith("~")
-        or name.lower().endswith(_TEMP_SUFFIXES)
-    )
+    return any(p.startswith(".") for p in rel_parts) or name.startswith("~") or name.lower().endswith(_TEMP_SUFFIXES)
 
 
 def known_files(store: Store, source: str) -> dict[str, tuple[int, int, str, str | None]]:
-    rows = store.conn.execute(
-        "SELECT path, size, mtime_ns, sha256, error FROM files WHERE source = ?", (source,)
-    )
+    rows = store.conn.execute("SELECT path, size, mtime_ns, sha256, error FROM files WHERE source = ?", (source,))
     return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
 
@@ -97,7 +115,7 @@ def scan(
         old = known.get(rel)
         if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:
             continue
-        if wall - st.st_mtime < settle:
+        if wall - st.st_mtime < settle and not _known_complete(path, st.st_size, st.st_mtime_ns):
             pending += 1
             continue
         ready.append(Candidate(rel, path, st.st_size, st.st_mtime_ns, old))
@@ -142,6 +160,7 @@ class FolderWatch:
         self._due: dict[Path, float] = {}
         self._cond = threading.Condition()
         self._stopped = False
+        self.single_file = None if path.is_dir() else path
         watch = self
 
         class Handler(FileSystemEventHandler):
@@ -152,8 +171,12 @@ class FolderWatch:
                     return
                 target = getattr(event, "dest_path", "") or event.src_path
                 target_path = Path(target if isinstance(target, str) else target.decode())
-                # The run reads only files unchanged for ``settle`` seconds, so call back just after that;
-                # every new event for the same file pushes the call back again.
+                if event.event_type in ("moved", "closed") and mark_complete(target_path):
+                    # Renamed into place, or closed by its writer: whole now, call back at once.
+                    watch._schedule(target_path, 0.0)
+                    return
+                # Written in place: a run reads it once unchanged for ``settle`` seconds, so call back
+                # just after that; every new event for the same file pushes the call back again.
                 watch._schedule(target_path, watch.settle + 0.05)
 
         watch_dir = path if path.is_dir() else path.parent
@@ -178,6 +201,8 @@ class FolderWatch:
     def _schedule(self, path: Path, delay: float) -> None:
         if is_ignored((path.name,)):
             return
+        if self.single_file is not None and path != self.single_file:
+            return  # a one-file source watches its folder: other files there are none of its business
         with self._cond:
             self._due[path] = time.monotonic() + delay
             self._cond.notify()
@@ -219,5 +244,12 @@ class FolderWatch:
 def watch_folder(
     path: Path, callback: Callable[[Path], None], *, settle: float = SETTLE, polling: bool = False
 ) -> FolderWatch:
-    """Watch a drop folder (or one file) with inotify, falling back to polling; see ``FolderWatch``."""
-    return FolderWatch(Path(path), callback, settle=settle, polling=polling)
+    """Watch a drop folder (or one file) with inotify, falling back to polling; see ``FolderWatch``.
+
+    Raises FileNotFoundError when ``path`` does not exist: a watch on the
+    parent would miss every file later dropped into the folder once created.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"drop folder not found: {path}")
+    return FolderWatch(path, callback, settle=settle, polling=polling)

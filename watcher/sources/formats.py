@@ -8,6 +8,7 @@ error, never "0 items", so a broken source is noticed.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -23,23 +24,47 @@ from .text import parse_text
 
 log = logging.getLogger(__name__)
 
-_PROLOG = re.compile(
-    rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE\s[^\[>]*(?:\[.*?\]\s*)?>|\s+)*", re.DOTALL | re.I
-)
+_PROLOG = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE\s[^\[>]*(?:\[.*?\]\s*)?>|\s+)*", re.DOTALL | re.I)
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _HTML_DOCTYPE = re.compile(rb"<!DOCTYPE\s+html", re.IGNORECASE)
 FEED_ROOTS = {"rss", "rdf", "feed", "channel", "redirect"}
 HTML_ROOTS = {"html", "head", "body", "div", "p", "table", "form", "script", "span", "a", "meta", "title"}
 
 
+# XML 1.0 appendix F: byte order marks, then the shape "<?" takes in each wide encoding.
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "utf-32-be", 4),
+    (b"\xff\xfe\x00\x00", "utf-32-le", 4),
+    (b"\xfe\xff", "utf-16-be", 2),
+    (b"\xff\xfe", "utf-16-le", 2),
+    (b"\x00\x00\x00<", "utf-32-be", 0),
+    (b"<\x00\x00\x00", "utf-32-le", 0),
+    (b"\x00<\x00?", "utf-16-be", 0),
+    (b"<\x00?\x00", "utf-16-le", 0),
+)
+_DECL_ENCODING = re.compile(rb"""^(<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def to_utf8(data: bytes) -> tuple[bytes, bool]:
+    """UTF-16/32 documents re-encoded as UTF-8 (declaration included), and whether that happened.
+
+    Every check that follows works on bytes (entity declarations, the root
+    element); a billion-laughs document in UTF-16 must not slip past them.
+    """
+    for prefix, codec, bom in _WIDE:
+        if data.startswith(prefix):
+            try:
+                text = data[bom:].decode(codec)
+            except UnicodeDecodeError:
+                raise FormatError(f"invalid {codec.upper()} document") from None
+            out = text.encode("utf-8")
+            return _DECL_ENCODING.sub(rb"\1\2utf-8\2", out, count=1), True
+    return data, False
+
+
 def sniff(data: bytes) -> str:
     """One of: empty, json, html, feed, newsml, nitf, xml (unknown root), text."""
     sample = data[:65536]
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            sample = sample.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError:
-            return "text"
     sample = sample.removeprefix(b"\xef\xbb\xbf")
     stripped = sample.lstrip()
     if not stripped:
@@ -48,10 +73,11 @@ def sniff(data: bytes) -> str:
         return "json"
     if not stripped.startswith(b"<"):
         return "text"
-    if _HTML_DOCTYPE.search(sample[:2048]):
-        return "html"
     prolog = _PROLOG.match(sample)
-    root = _ROOT.match(sample, prolog.end() if prolog else 0)
+    prolog_end = prolog.end() if prolog else 0
+    if _HTML_DOCTYPE.search(sample, 0, prolog_end):
+        return "html"
+    root = _ROOT.match(sample, prolog_end)
     if root is None:
         return "xml"
     name = root.group(1).decode("ascii", "replace").rsplit(":", 1)[-1]
@@ -66,6 +92,14 @@ def sniff(data: bytes) -> str:
     return "xml"
 
 
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return True
+
+
 def _charset(headers: Mapping[str, str]) -> str | None:
     ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     m = re.search(r"charset=[\"']?([\w.:-]+)", ctype, re.IGNORECASE)
@@ -73,14 +107,21 @@ def _charset(headers: Mapping[str, str]) -> str | None:
 
 
 def dispatch(data: bytes, ctx: Context, headers: Mapping[str, str]) -> list[Item]:
+    try:
+        data, transcoded = to_utf8(data)
+    except FormatError as exc:
+        raise FormatError(f"{exc}: {ctx.origin}") from None
+    if transcoded:
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers["content-type"] = "application/xml; charset=utf-8"
     kind = sniff(data)
     if kind == "empty":
         raise FormatError(f"empty document: {ctx.origin}")
     if kind == "html":
-        raise FormatError(
-            f"got an HTML page, not a feed or a wire document (a login or error page?): {ctx.origin}"
-        )
+        raise FormatError(f"got an HTML page, not a feed or a wire document (a login or error page?): {ctx.origin}")
     if kind == "json":
+        if data.lstrip()[:1] == b"[" and not _is_json(data):
+            return parse_text(data, ctx, _charset(headers))  # "[URGENT] ..." is a dispatch, not JSON
         return parse_json_feed(data, ctx)
     if kind == "text":
         return parse_text(data, ctx, _charset(headers))

@@ -112,11 +112,20 @@ def health_transition(old: SourceState, new: SourceState, config: Config) -> str
     return None
 
 
-def _item_times(store: Store, name: str) -> list[datetime]:
+def _recent_item_times(
+    store: Store, now: datetime, window: timedelta = timedelta(days=30)
+) -> dict[str, list[datetime]]:
+    """Per source, the distinct times new items were stored in the window (one scan, not one per source)."""
     rows = store.conn.execute(
-        "SELECT DISTINCT fetched_at FROM items WHERE source = ? ORDER BY fetched_at DESC LIMIT 50", (name,)
+        "SELECT source, fetched_at FROM items WHERE fetched_at >= ? GROUP BY source, fetched_at",
+        (iso(now - window),),
     ).fetchall()
-    return [t for t in (parse_iso(r[0]) for r in rows) if t is not None]
+    times: dict[str, list[datetime]] = {}
+    for source, fetched_at in rows:
+        stamp = parse_iso(fetched_at)
+        if stamp is not None:
+            times.setdefault(source, []).append(stamp)
+    return times
 
 
 def is_silent(times: list[datetime], now: datetime, interval: timedelta) -> bool:
@@ -134,12 +143,13 @@ def health(store: Store, config: Config, *, now: datetime | None = None) -> list
     from datetime import UTC
 
     now = now or datetime.now(UTC)
+    times = _recent_item_times(store, now)
     rows: list[dict[str, Any]] = []
     for source in config.sources:
         state = store.source_state(source.name)
         if state.consecutive_failures:
             status = "failing"
-        elif is_silent(_item_times(store, source.name), now, source.interval):
+        elif is_silent(times.get(source.name, []), now, source.interval):
             status = "silent"
         elif state.last_success is None:
             status = "new"
@@ -161,6 +171,36 @@ def health(store: Store, config: Config, *, now: datetime | None = None) -> list
             }
         )
     return rows
+
+
+def silence_transitions(store: Store, config: Config, *, now: datetime) -> list[tuple[str, str]]:
+    """Sources that went silent ("silent") or have news again ("resumed") since the last call.
+
+    Silent means: polled fine, but no new item for much longer than its usual
+    gap (see ``is_silent``), which is how a feed that broke without an error
+    (an empty channel, a frozen CMS) shows. The set already reported is kept
+    in the store's ``meta`` table, so each change is announced once, across
+    restarts. Failing sources are left to ``health_transition``.
+    """
+    reported = set(store.meta().get("silent_sources") or [])
+    times = _recent_item_times(store, now)
+    silent: set[str] = set()
+    changes: list[tuple[str, str]] = []
+    for source in config.sources:
+        if not source.enabled:
+            continue
+        state = store.source_state(source.name)
+        if state.consecutive_failures == 0 and is_silent(times.get(source.name, []), now, source.interval):
+            silent.add(source.name)
+            if source.name not in reported:
+                changes.append((source.name, "silent"))
+        elif source.name in reported and state.consecutive_failures == 0:
+            changes.append((source.name, "resumed"))
+        elif source.name in reported:
+            silent.add(source.name)  # failing now: keep it reported until news comes back
+    if silent != reported:
+        store.set_meta(silent_sources=sorted(silent))
+    return changes
 
 
 def redact_location(source: SourceConfig) -> str:

@@ -40,7 +40,6 @@ METADATA_ADDRESSES = {
     ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
 }
 REDIRECTS = {301, 302, 303, 307, 308}
-CHUNK = 64 * 1024
 _dns = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
 
 
@@ -58,14 +57,17 @@ class BlockedAddress(Exception):
     pass
 
 
-def address_refusal(address: str, allow_private: bool) -> str | None:
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def address_refusal(address: str, allow_private: bool, allow_networks: tuple[Network, ...] = ()) -> str | None:
     """Why we will not connect to ``address``, or None if we may."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip in METADATA_ADDRESSES:
         return f"{ip} is a cloud metadata endpoint"
-    if allow_private or ip.is_global:
+    if allow_private or ip.is_global or any(ip in net for net in allow_networks):
         return None
     kind = (
         "loopback" if ip.is_loopback
@@ -79,8 +81,9 @@ def address_refusal(address: str, allow_private: bool) -> str | None:
 class GuardedBackend(httpcore.SyncBackend):
     """Resolves, checks every address, then connects to a checked one."""
 
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, allow_private: bool, allow_networks: tuple[Network, ...] = ()) -> None:
         self.allow_private = allow_private
+        self.allow_networks = allow_networks
 
     def connect_tcp(
         self,
@@ -99,7 +102,7 @@ class GuardedBackend(httpcore.SyncBackend):
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         for address in addresses:
-            why = address_refusal(address, self.allow_private)
+            why = address_refusal(address, self.allow_private, self.allow_networks)
             if why:
                 raise BlockedAddress(f"refused to connect to {host}: {why}")
         last: Exception | None = None
@@ -111,7 +114,9 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last or httpcore.ConnectError(f"no address for {host}")
 
 
-def make_client(*, allow_private: bool, user_agent: str, max_connections: int) -> httpx.Client:
+def make_client(
+    *, allow_private: bool, user_agent: str, max_connections: int, allow_networks: tuple[Network, ...] = ()
+) -> httpx.Client:
     transport = httpx.HTTPTransport(
         trust_env=False,
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
@@ -119,7 +124,7 @@ def make_client(*, allow_private: bool, user_agent: str, max_connections: int) -
     pool = getattr(transport, "_pool", None)
     if not isinstance(pool, httpcore.ConnectionPool) or not hasattr(pool, "_network_backend"):
         raise RuntimeError("httpx/httpcore changed: cannot install the address guard, refusing to fetch")
-    pool._network_backend = GuardedBackend(allow_private)
+    pool._network_backend = GuardedBackend(allow_private, allow_networks)
     return httpx.Client(
         transport=transport, trust_env=False, follow_redirects=False, headers={"User-Agent": user_agent}
     )
@@ -258,7 +263,7 @@ def fetch_url(
         except BlockedAddress as exc:
             raise FetchError(f"{exc} (set allow_private_networks = true to allow)") from None
         except httpx.TimeoutException:
-            raise FetchError(f"no response within the {_budget(deadline, remaining)} deadline") from None
+            raise FetchError(f"no response within the {remaining:.0f}s left before the deadline") from None
         except httpx.ConnectError as exc:
             raise FetchError(f"cannot connect: {_short(exc)}") from None
         except httpx.HTTPError as exc:
@@ -292,12 +297,10 @@ def _read_body(response: httpx.Response, deadline: float, max_bytes: int) -> byt
     declared = response.headers.get("content-length", "")
     encoding = response.headers.get("content-encoding", "")
     if declared.isdigit() and not encoding and int(declared) > max_bytes:
-        raise FetchError(
-            f"body of {int(declared)} bytes exceeds the {max_bytes // 2**20} MiB limit (max_bytes)"
-        )
+        raise FetchError(f"body of {int(declared)} bytes exceeds the {max_bytes // 2**20} MiB limit (max_bytes)")
     decoder = _Decoder(encoding, max_bytes)
     try:
-        for chunk in response.iter_raw(CHUNK):
+        for chunk in response.iter_raw():  # no chunk_size: it would buffer past the deadline
             decoder.feed(chunk)
             if time.monotonic() > deadline:
                 raise FetchError(f"deadline exceeded while reading the body ({decoder.size} bytes received)")
@@ -306,10 +309,6 @@ def _read_body(response: httpx.Response, deadline: float, max_bytes: int) -> byt
     except httpx.HTTPError as exc:
         raise FetchError(f"connection broken while reading the body: {_short(exc)}") from None
     return decoder.body()
-
-
-def _budget(deadline: float, remaining: float) -> str:
-    return f"{remaining:.0f}s"
 
 
 def _short(exc: BaseException) -> str:

@@ -8,7 +8,7 @@ language) hold whatever format an item came from.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ class Context:
     language: str | None = None  # the source's forced language (SourceConfig.language)
     default_guid: str | None = None  # identity when the document has none (drop-folder relative path)
     doc_language: str | None = None  # language declared by the transport (Content-Language)
+    detect: bool = True  # guess the language of items that declare none (see fill_language)
 
 
 def to_utc(value: datetime | None) -> datetime | None:
@@ -59,12 +60,8 @@ def build_item(
     if not identity:
         digest = hashlib.sha256("\x00".join((title_c, summary_c, body_c)).encode("utf-8", "replace"))
         identity = "sha256:" + digest.hexdigest()[:32]
-    lang = (
-        normalize_language(ctx.language)
-        or normalize_language(language)
-        or normalize_language(ctx.doc_language)
-    )
-    if lang is None:
+    lang = normalize_language(ctx.language) or normalize_language(language) or normalize_language(ctx.doc_language)
+    if lang is None and ctx.detect:
         lang = detect_language(f"{title_c}\n{summary_c}\n{body_c}")
     return Item(
         source=ctx.source,
@@ -79,3 +76,19 @@ def build_item(
         origin=ctx.origin,
         meta=meta or {},
     )
+
+
+def fill_language(items: list[Item]) -> list[Item]:
+    """Guess the language of items that have none.
+
+    Parser workers skip the guess and the parent process does it here: the
+    language model takes ~90 MB once loaded, so it lives in one process rather
+    than in every worker.
+    """
+    out = []
+    for item in items:
+        if item.language is None:
+            guess = detect_language(f"{item.title}\n{item.summary}\n{item.body}")
+            item = replace(item, language=guess) if guess else item
+        out.append(item)
+    return out

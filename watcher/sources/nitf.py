@@ -83,9 +83,7 @@ def read_nitf(nitf: Element) -> NitfDoc:
     doc.dateline = text_of(dateline)
     content = child(body, "body.content")
     doc.body = block_text(content) if content is not None else ""
-    doc.language = (
-        nitf.get(XML_LANG) or (body.get(XML_LANG) if body is not None else None) or nitf.get("lang")
-    )
+    doc.language = nitf.get(XML_LANG) or (body.get(XML_LANG) if body is not None else None) or nitf.get("lang")
     return doc
 
 

@@ -22,10 +22,22 @@ from typing import Any
 
 from ..errors import FormatError
 from ..models import Item
+from .items import fill_language
 
 log = logging.getLogger(__name__)
 
 PARSE_TIMEOUT = 60.0
+
+
+class _Collect(logging.Handler):
+    """Keeps a worker's log records so the parent logs them with its own handlers and format."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[tuple[int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelno, record.getMessage()))
 
 
 def _parse_job(
@@ -35,23 +47,35 @@ def _parse_job(
     headers: dict[str, str],
     language: str | None,
     default_guid: str | None,
-) -> tuple[str, Any]:
+) -> tuple[str, Any, list[tuple[int, str]]]:
     from . import parse_document
 
+    # Only ever run inside a worker process, whose logging belongs to us alone.
+    logger = logging.getLogger("watcher.sources")
+    collect = _Collect()
+    logger.addHandler(collect)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
     try:
         items = parse_document(
-            data, origin=origin, source=source, headers=headers, language=language, default_guid=default_guid
+            data,
+            origin=origin,
+            source=source,
+            headers=headers,
+            language=language,
+            default_guid=default_guid,
+            detect_language=False,
         )
     except FormatError as exc:
-        return ("error", str(exc))
-    return ("ok", items)
+        return ("error", str(exc), collect.records)
+    finally:
+        logger.removeHandler(collect)
+    return ("ok", items, collect.records)
 
 
 def _warm_up() -> None:
-    """Import the parsers and load the language model once per worker, not on the first real parse."""
-    from .language import detect_language
-
-    detect_language("warm up the language model with a sentence")
+    """Import the parsers once per worker, not on the first real parse."""
+    from . import formats  # noqa: F401
 
 
 class ParsePool:
@@ -91,22 +115,27 @@ class ParsePool:
         default_guid: str | None = None,
     ) -> list[Item]:
         """Parse in a worker (or in this thread with ``workers = 0``); raises FormatError only."""
-        args = (data, origin, source, dict(headers or {}), language, default_guid)
         if self.workers <= 0:
-            status, value = _parse_job(*args)
-        else:
-            executor = self._get()
-            try:
-                status, value = executor.submit(_parse_job, *args).result(timeout=self.timeout)
-            except FutureTimeout:
-                self._reset(executor)
-                raise FormatError(f"parsing took longer than {self.timeout:.0f}s: {origin}") from None
-            except BrokenProcessPool:
-                self._reset(executor)
-                raise FormatError(f"the parser process died on this document: {origin}") from None
+            from . import parse_document
+
+            return parse_document(
+                data, origin=origin, source=source, headers=headers, language=language, default_guid=default_guid
+            )
+        executor = self._get()
+        args = (data, origin, source, dict(headers or {}), language, default_guid)
+        try:
+            status, value, records = executor.submit(_parse_job, *args).result(timeout=self.timeout)
+        except FutureTimeout:
+            self._reset(executor)
+            raise FormatError(f"parsing took longer than {self.timeout:.0f}s: {origin}") from None
+        except BrokenProcessPool:
+            self._reset(executor)
+            raise FormatError(f"the parser process died on this document: {origin}") from None
+        for level, message in records:
+            log.log(level, "%s", message)
         if status == "error":
             raise FormatError(str(value))
-        return list(value)
+        return fill_language(list(value))
 
     def close(self) -> None:
         with self._lock:

@@ -57,9 +57,7 @@ def check_xml_entities(data: bytes, *, origin: str, budget: int = MAX_ENTITY_EXP
         if count > MAX_ENTITIES:
             raise FormatError(f"refused XML: more than {MAX_ENTITIES} entity declarations: {origin}")
         if m.group("pct"):
-            raise FormatError(
-                f"refused XML: parameter entity {m.group('name').decode(errors='replace')}: {origin}"
-            )
+            raise FormatError(f"refused XML: parameter entity {m.group('name').decode(errors='replace')}: {origin}")
         lit = _LITERAL.match(m.group("rest"))
         if lit is None:
             name = m.group("name").decode(errors="replace")
@@ -78,9 +76,7 @@ def check_xml_entities(data: bytes, *, origin: str, budget: int = MAX_ENTITY_EXP
             if ref in literals:
                 total += size(ref, depth + 1)
                 if total > budget:
-                    raise FormatError(
-                        f"refused XML: entity expansion over {budget} bytes (billion laughs): {origin}"
-                    )
+                    raise FormatError(f"refused XML: entity expansion over {budget} bytes (billion laughs): {origin}")
         sizes[name] = total
         return total
 
@@ -93,8 +89,7 @@ def check_xml_entities(data: bytes, *, origin: str, budget: int = MAX_ENTITY_EXP
             expanded += sizes[ref]
             if expanded > budget:
                 raise FormatError(
-                    f"refused XML: entity references would expand to over {budget} bytes "
-                    f"(quadratic blowup): {origin}"
+                    f"refused XML: entity references would expand to over {budget} bytes (quadratic blowup): {origin}"
                 )
 
 
