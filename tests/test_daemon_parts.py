@@ -174,6 +174,11 @@ def test_in_flight_jobs_gate_drain_and_close() -> None:
     second.join(2)
     assert inflight.oldest() == 0.0
 
+    with inflight.job(watched=False) as admitted:  # a long flush is no sign of a hung daemon
+        assert admitted
+        time.sleep(0.1)
+        assert inflight.oldest() == 0.0
+
     inflight.close()  # shutdown: queued jobs are turned away
     job("third")
     assert ran == ["first", "second"]

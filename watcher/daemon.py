@@ -207,15 +207,22 @@ class Daemon:
     # -- jobs ------------------------------------------------------------------------------------
 
     def _job(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Every job goes through here: admitted by the gate, counted while it runs, never raising."""
+        """A source run: admitted by the gate, watched by the heartbeat while it runs, never raising."""
         with self._inflight.job() as admitted:
             if admitted:
                 self._guard(fn, *args)
 
+    def _chore(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Flushes and bookkeeping: gated like jobs, but not watched, since sending a backlog
+        through a rate-limited service may take long and is no sign of a hung daemon."""
+        with self._inflight.job(watched=False) as admitted:
+            if admitted:
+                self._guard(fn, *args)
+
     def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Queue ``fn`` as a job; exceptions are logged, never raised."""
+        """Queue ``fn`` as a chore; exceptions are logged, never raised."""
         with contextlib.suppress(RuntimeError):  # pool already shut down: the daemon is exiting
-            self._pool.submit(self._job, fn, *args)
+            self._pool.submit(self._chore, fn, *args)
 
     def _guard(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
@@ -257,9 +264,9 @@ class Daemon:
         self.scheduler = scheduler = build_scheduler(self._pool)
         sync_source_jobs(scheduler, self.config, None, self._run_source_job)
         flush = IntervalTrigger(seconds=FLUSH_EVERY)
-        scheduler.add_job(self._job, flush, args=[self._flush], id="flush", misfire_grace_time=int(FLUSH_EVERY))
+        scheduler.add_job(self._chore, flush, args=[self._flush], id="flush", misfire_grace_time=int(FLUSH_EVERY))
         scheduler.add_job(
-            self._job, IntervalTrigger(seconds=RETENTION_EVERY.total_seconds()), args=[self._retention],
+            self._chore, IntervalTrigger(seconds=RETENTION_EVERY.total_seconds()), args=[self._retention],
             id="retention", next_run_time=in_seconds(60), misfire_grace_time=3600,
         )  # fmt: skip
         beat = self.sd.watchdog_interval or HEARTBEAT_DEFAULT

@@ -97,14 +97,17 @@ class InFlight:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._started: dict[int, float] = {}
+        self._started: dict[int, tuple[float, bool]] = {}
         self._seq = 0
         self._held = False
         self._closed = False
 
     @contextmanager
-    def job(self) -> Iterator[bool]:
-        """``with inflight.job() as admitted:`` run the work only when ``admitted``."""
+    def job(self, *, watched: bool = True) -> Iterator[bool]:
+        """``with inflight.job() as admitted:`` run the work only when ``admitted``.
+
+        ``watched`` jobs count for ``oldest``: those with a bounded duration.
+        """
         with self._cond:
             while self._held and not self._closed:
                 self._cond.wait()
@@ -113,7 +116,7 @@ class InFlight:
             else:
                 self._seq += 1
                 admitted, token = True, self._seq
-                self._started[token] = time.monotonic()
+                self._started[token] = (time.monotonic(), watched)
         try:
             yield admitted
         finally:
@@ -123,9 +126,10 @@ class InFlight:
                     self._cond.notify_all()
 
     def oldest(self) -> float:
-        """Seconds the longest-running job has been running (0 when none runs)."""
+        """Seconds the longest-running watched job has been running (0 when none runs)."""
         with self._cond:
-            return time.monotonic() - min(self._started.values()) if self._started else 0.0
+            starts = [started for started, watched in self._started.values() if watched]
+        return time.monotonic() - min(starts) if starts else 0.0
 
     def drain(self, timeout: float) -> bool:
         """Wait until no job runs; False if some job still ran after ``timeout`` seconds."""
