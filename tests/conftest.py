@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from helpers import Project
+from servers_notify import SmtpServer, WebhookServer
 
 from watcher.cli import cli
 
@@ -25,3 +26,19 @@ def invoke() -> Callable[..., Result]:
         return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records every message it accepts."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookServer]:
+    """A real HTTP webhook receiver on 127.0.0.1 (apprise's json:// posts to it)."""
+    server = WebhookServer().start()
+    yield server
+    server.stop()

@@ -2,25 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from helpers import Project
 from servers_notify import SmtpServer, WebhookServer
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookServer]:
-    server = WebhookServer().start()
-    yield server
-    server.stop()
 
 
 def test_seed_alerts_arrive_by_email_and_webhook(project: Project, smtp: SmtpServer, webhook: WebhookServer) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,6 @@ from notify_fixtures import Clock, fire, hit, item, make_config, notifier, rule
 from servers_notify import WebhookServer, free_port
 
 from watcher.cli import cli
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookServer]:
-    server = WebhookServer().start()
-    yield server
-    server.stop()
 
 
 def write_config(tmp_path: Path, targets: str) -> Path:

@@ -14,10 +14,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from notify_fixtures import Clock, make_config, notifier
 from servers_notify import WebhookServer
 
@@ -45,13 +43,6 @@ CHILD = textwrap.dedent(
     print("finished", flush=True)
     """
 )
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookServer]:
-    server = WebhookServer().start()
-    yield server
-    server.stop()
 
 
 def child(tmp_path: Path, url: str, mode: str, crash: str | None = None) -> subprocess.Popen[str]:

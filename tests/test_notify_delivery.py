@@ -6,7 +6,6 @@ Time is driven by an injected clock: "a minute later" is ``clock.advance(minutes
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,20 +14,6 @@ from notify_fixtures import Clock, fire, hit, item, make_config, notifier, rule
 from servers_notify import SmtpServer, WebhookServer, free_port
 
 from watcher.models import DeliveryStatus
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookServer]:
-    server = WebhookServer().start()
-    yield server
-    server.stop()
 
 
 def test_email_and_webhook_carry_the_whole_alert(tmp_path: Path, smtp: SmtpServer, webhook: WebhookServer) -> None:

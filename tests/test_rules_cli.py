@@ -48,10 +48,7 @@ def test_test_command_text_output_and_writes_nothing(workdir: Path) -> None:
     before = _files(workdir)
     result = CliRunner().invoke(cli, ["rules", "test", "--rules", "rules", "seeds/"])
     assert result.exit_code == 0, result.output
-    assert (
-        "seeds/2024-11-26-afp-otan-ukraine.txt: drone-swarm [high] Massive drone attack value=188"
-        in result.output
-    )
+    assert "seeds/2024-11-26-afp-otan-ukraine.txt: drone-swarm [high] Massive drone attack value=188" in result.output
     assert "'nucléaire' (negated)" in result.output
     assert _files(workdir) == before
 

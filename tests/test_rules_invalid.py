@@ -19,28 +19,19 @@ EXPECTED: dict[str, list[str]] = {
     "unknown-key.yaml": ["2:3: unknown key 'tittle' (did you mean 'title'?)"],
     "wrong-type.yaml": ["3:12: enabled: expected boolean, got text 'yes'"],
     "duplicate-id": [
-        "b.yaml:4:3: duplicate rule id 'drone-swarm' "
-        "(first defined at tests/data/rules/invalid/duplicate-id/a.yaml:1)"
+        "b.yaml:4:3: duplicate rule id 'drone-swarm' (first defined at tests/data/rules/invalid/duplicate-id/a.yaml:1)"
     ],
     "invalid-regex.yaml": ["3:12: invalid regex 'Kh-(\\\\d+': missing ) at position 7"],
-    "bad-duration.yaml": [
-        "3:13: cooldown: expected a duration like '30s', '5m', '6h' or '2d', got '6 hours'"
-    ],
-    "contradictory-bounds.yaml": [
-        "3:5: contradictory bounds: no number satisfies at_least: 100, at_most: 50"
-    ],
-    "unknown-field.yaml": [
-        "2:19: fields[1]: 'bdy' is not one of title, summary, body (did you mean 'body'?)"
-    ],
+    "bad-duration.yaml": ["3:13: cooldown: expected a duration like '30s', '5m', '6h' or '2d', got '6 hours'"],
+    "contradictory-bounds.yaml": ["3:5: contradictory bounds: no number satisfies at_least: 100, at_most: 50"],
+    "unknown-field.yaml": ["2:19: fields[1]: 'bdy' is not one of title, summary, body (did you mean 'body'?)"],
     "unknown-language.yaml": ["2:19: unknown language 'xx': use an ISO 639-1 code such as 'fr' or 'en'"],
     "yaml-duplicate-key.yaml": ["4:3: duplicate key 'when' (first set on line 2)"],
     "alias.yaml": ["5:9: YAML aliases (*name) are not allowed in rule files; write the value out"],
     "unsafe-tag.yaml": [
         "2:10: YAML tag '!!python/object/apply:os.system' is not allowed in rule files (plain values only)"
     ],
-    "syntax-error.yaml": [
-        "3:11: YAML syntax error: while parsing a flow sequence did not find expected ',' or ']'"
-    ],
+    "syntax-error.yaml": ["3:11: YAML syntax error: while parsing a flow sequence did not find expected ',' or ']'"],
     "missing-when.yaml": ["1:3: rule is missing the required key 'when'"],
     "bad-severity.yaml": ["2:13: severity: 'urgent' is not one of info, low, medium, high, critical"],
     "unknown-condition-key.yaml": ["3:5: unknown condition key 'cuont' (did you mean 'count'?)"],
@@ -48,21 +39,17 @@ EXPECTED: dict[str, list[str]] = {
         "3:5: count needs at least one bound: at_least, more_than, at_most, less_than, equals"
     ],
     "near-three-phrases.yaml": [
-        "3:11: near: expected a list of exactly two phrases (or lists of phrases), "
-        "got ['drone', 'Kyiv', 'attack']"
+        "3:11: near: expected a list of exactly two phrases (or lists of phrases), got ['drone', 'Kyiv', 'attack']"
     ],
     "bad-id.yaml": ["1:7: id 'drone swarm!' may only hold letters, digits, '-' and '_'"],
     "empty-phrase.yaml": ["3:18: when.any[1]: phrase '--' has no words to match"],
     "not-a-list.yaml": ["1:1: a rules file holds a list of rules: start each rule with '- id: ...'"],
     "negative-bound.yaml": ["4:15: at_least: expected a number >= 0, got a number -5"],
-    "two-forms-in-one-mapping.yaml": [
-        "3:5: when: one condition per mapping, found any, regex; use all: [...]"
-    ],
+    "two-forms-in-one-mapping.yaml": ["3:5: when: one condition per mapping, found any, regex; use all: [...]"],
     "merge-key.yaml": ["2:3: YAML merge keys (<<) are not allowed in rule files"],
     "deep-nesting.yaml": ["1:1: YAML nested 100 levels deep; rule files allow 64"],
     "failing-example.yaml": [
-        "7:9: rule 'drone-swarm' reads 150 in example 'Cent cinquante drones ont visé Kharkiv.', "
-        "expected 160",
+        "7:9: rule 'drone-swarm' reads 150 in example 'Cent cinquante drones ont visé Kharkiv.', expected 160",
         "8:9: rule 'drone-swarm' does not match example 'Quatorze drones ont été abattus.'",
         "10:9: rule 'drone-swarm' matches no_match example '188 drones' (on '188 drones')",
     ],
@@ -121,9 +108,7 @@ def test_every_problem_of_a_file_is_reported_not_only_the_first(tmp_path: Path) 
 
 
 def test_test_command_refuses_invalid_rules_with_exit_2(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli, ["rules", "test", "--rules", str(INVALID / "unknown-key.yaml"), "seeds/"]
-    )
+    result = CliRunner().invoke(cli, ["rules", "test", "--rules", str(INVALID / "unknown-key.yaml"), "seeds/"])
     assert result.exit_code == 2
     assert _expected_lines("unknown-key.yaml")[0] in result.output
 

@@ -188,9 +188,7 @@ def test_hash_follows_content(tmp_path: Path) -> None:
     assert a.hash != b.hash and len(a.hash) >= 16
 
 
-def test_regex_timeout_skips_the_rule_for_that_item_only(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_regex_timeout_skips_the_rule_for_that_item_only(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "slow.yaml"
     path.write_text(
         "- id: slow\n  when: {regex: '(a|aa)+$'}\n- id: fast\n  when: drone\n",

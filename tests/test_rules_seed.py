@@ -58,9 +58,7 @@ def test_north_korean_troops_at_least_1000(seed_hits: dict[str, dict[str, object
 
 def test_every_hit_has_the_contract_keys(seed_hits: dict[str, dict[str, object]]) -> None:
     for hit in seed_hits.values():
-        assert {"rule", "input", "item", "value", "negated", "evidence", "title", "severity", "id"} <= set(
-            hit
-        )
+        assert {"rule", "input", "item", "value", "negated", "evidence", "title", "severity", "id"} <= set(hit)
 
 
 def test_starter_pack_checks_clean() -> None:

@@ -2,9 +2,9 @@
 
 A wire dispatch saved as text has no markup: by newsroom convention its first
 paragraph is the headline (the AFP seed has no separate title line, so its lead
-paragraph is the title). Markdown headings and emphasis markers are dropped
-from the title only; the body is kept as written, because rule evidence quotes
-offsets into it.
+paragraph is the title). The body is the rest, kept as written, because rule
+evidence quotes offsets into it. Markdown headings and emphasis markers are
+dropped from the title only.
 """
 
 from __future__ import annotations
@@ -47,11 +47,15 @@ def parse_text(data: bytes, ctx: Context, charset: str | None = None) -> list[It
     text = text.strip()
     # Blank lines separate paragraphs when the writer used them; otherwise each line is one.
     separator = r"\n[ \t]*\n" if re.search(r"\n[ \t]*\n", text) else r"\n"
-    first = re.split(separator, text, maxsplit=1)[0]
+    parts = re.split(separator, text, maxsplit=1)
+    first = parts[0]
     if first.lstrip().startswith("#"):
         first = first.split("\n")[0]
+    # The body is what follows the title, so each sentence is matched (and quoted as
+    # evidence) once, in the field it belongs to; a one-paragraph dispatch is all body too.
+    body = text[len(first) :].strip() or text
     title = _MD_TITLE.sub("", first)
-    return [build_item(ctx, guid=None, title=title, body=text)]
+    return [build_item(ctx, guid=None, title=title, body=body)]
 
 
 class _TextExtractor(HTMLParser):
