@@ -262,9 +262,9 @@ class DaemonProcess:
 class DaemonProject:
     """A config, a rules folder, a drop folder and a database in a temporary directory."""
 
-    def __init__(self, root: Path, webhook: Webhook) -> None:
+    def __init__(self, root: Path, receiver: Webhook) -> None:
         self.root = root
-        self.webhook = webhook
+        self.receiver = receiver
         self.rules = root / "rules"
         self.drop = root / "drop"
         self.config = root / "config.toml"
@@ -295,12 +295,12 @@ class DaemonProject:
                 f"""
                 [[notify]]
                 name = "desk"
-                url = "{self.webhook.url("alerts")}"
+                url = "{self.receiver.url("alerts")}"
                 tags = ["all"]
 
                 [[notify]]
                 name = "ops"
-                url = "{self.webhook.url("admin")}"
+                url = "{self.receiver.url("admin")}"
                 tags = ["admin"]
                 """
             )
@@ -378,15 +378,15 @@ def started(daemon: DaemonProcess, timeout: float = 15.0) -> None:
 
 
 @pytest.fixture
-def webhook() -> Iterator[Webhook]:
+def receiver() -> Iterator[Webhook]:
     hook = Webhook()
     yield hook
     hook.close()
 
 
 @pytest.fixture
-def dproject(tmp_path: Path, webhook: Webhook) -> Iterator[DaemonProject]:
-    project = DaemonProject(tmp_path, webhook)
+def dproject(tmp_path: Path, receiver: Webhook) -> Iterator[DaemonProject]:
+    project = DaemonProject(tmp_path, receiver)
     yield project
     project.cleanup()
 

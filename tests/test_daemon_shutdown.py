@@ -23,7 +23,7 @@ def _config(dproject: DaemonProject, feed: SlowFeed, grace: str) -> None:
 
 
 def test_sigterm_during_a_poll_finishes_the_run_within_the_grace(
-    dproject: DaemonProject, webhook: Webhook, slow_feed: SlowFeed
+    dproject: DaemonProject, receiver: Webhook, slow_feed: SlowFeed
 ) -> None:
     _config(dproject, slow_feed, grace="6s")
     slow_feed.delay = 2.0
@@ -36,12 +36,12 @@ def test_sigterm_during_a_poll_finishes_the_run_within_the_grace(
     assert daemon.wait(timeout=10) == 0
     assert time.monotonic() - signalled < 10
     # The in-flight run was allowed to finish: stored and alerted before the exit.
-    assert len(webhook.messages("alerts", "Zorglub over the slow wire")) == 1, daemon.log()
+    assert len(receiver.messages("alerts", "Zorglub over the slow wire")) == 1, daemon.log()
     assert "Traceback" not in daemon.log()
 
 
 def test_sigterm_past_the_grace_loses_nothing_a_restart_stores_and_alerts_it(
-    dproject: DaemonProject, webhook: Webhook, slow_feed: SlowFeed
+    dproject: DaemonProject, receiver: Webhook, slow_feed: SlowFeed
 ) -> None:
     _config(dproject, slow_feed, grace="1s")
     slow_feed.delay = 5.0
@@ -54,13 +54,13 @@ def test_sigterm_past_the_grace_loses_nothing_a_restart_stores_and_alerts_it(
     assert daemon.wait(timeout=10) == 0
     assert time.monotonic() - signalled < 4
     assert "shutdown grace expired" in daemon.log()
-    assert not webhook.messages("alerts", "Zorglub over the slow wire")
+    assert not receiver.messages("alerts", "Zorglub over the slow wire")
 
     slow_feed.delay = 0.0
     again = dproject.start()
     started(again)
-    assert webhook.wait_for("Zorglub over the slow wire", path="alerts", timeout=10), again.log()
+    assert receiver.wait_for("Zorglub over the slow wire", path="alerts", timeout=10), again.log()
     assert again.stop() == 0
-    assert len(webhook.messages("alerts", "Zorglub over the slow wire")) == 1
+    assert len(receiver.messages("alerts", "Zorglub over the slow wire")) == 1
     hits = dproject.cli("hits", "--format", "json")
     assert '"alpha"' in hits.stdout

@@ -20,13 +20,13 @@ def test_run_and_status_have_help_with_an_example() -> None:
         assert f"watcher --config config.toml {command}" in result.output or command == "status"
 
 
-def test_status_of_a_running_then_stopped_daemon(dproject: DaemonProject, webhook: Webhook) -> None:
+def test_status_of_a_running_then_stopped_daemon(dproject: DaemonProject, receiver: Webhook) -> None:
     dproject.write_config()
     dproject.write_rules(("alpha", "Alpha alert", "zorglub"), ("beta", "Beta alert", "marsupilami"))
     dproject.drop_dispatch("Zorglub for status\n\nOne zorglub.")
     daemon = dproject.start()
     started(daemon)
-    assert webhook.wait_for("Zorglub for status", path="alerts", timeout=10), daemon.log()
+    assert receiver.wait_for("Zorglub for status", path="alerts", timeout=10), daemon.log()
 
     state = wait_until(lambda: (s := dproject.status())["last_cycle"] and s, 5)
     assert state["running"] is True and state["pid"] == daemon.pid
@@ -49,8 +49,8 @@ def test_status_of_a_running_then_stopped_daemon(dproject: DaemonProject, webhoo
     assert json.loads(dproject.cli("status", "--format", "json").stdout)["stopped_at"]
 
 
-def test_status_shows_sources_in_error_and_failed_deliveries(dproject: DaemonProject, webhook: Webhook) -> None:
-    webhook.status = 404  # a permanent refusal: the delivery fails at once
+def test_status_shows_sources_in_error_and_failed_deliveries(dproject: DaemonProject, receiver: Webhook) -> None:
+    receiver.status = 404  # a permanent refusal: the delivery fails at once
     dproject.write_config(
         sources='[[source]]\nname = "drop"\npath = "drop/"\n\n[[source]]\nname = "gone"\npath = "missing/"\n'
     )
@@ -74,7 +74,7 @@ def test_status_without_a_database_is_one_line(dproject: DaemonProject) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_prometheus_metrics(dproject: DaemonProject, webhook: Webhook) -> None:
+def test_prometheus_metrics(dproject: DaemonProject, receiver: Webhook) -> None:
     dproject.write_config(watcher={"metrics": '"127.0.0.1:0"'})
     dproject.write_rules(("alpha", "Alpha alert", "zorglub"))
     dproject.drop_dispatch("Zorglub for metrics\n\nOne zorglub.")
@@ -82,7 +82,7 @@ def test_prometheus_metrics(dproject: DaemonProject, webhook: Webhook) -> None:
     started(daemon)
     bound = daemon.wait_log(r"metrics listening address=127\.0\.0\.1:(\d+)", 5)
     assert bound, daemon.log()
-    assert webhook.wait_for("Zorglub for metrics", path="alerts", timeout=10)
+    assert receiver.wait_for("Zorglub for metrics", path="alerts", timeout=10)
 
     def scrape() -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{bound.group(1)}/metrics", timeout=5) as response:
@@ -136,18 +136,18 @@ def test_daemon_logs_for_journald_json_and_quiet(dproject: DaemonProject) -> Non
     assert not any(" info: " in x for x in quiet.stderr), quiet.log()
 
 
-def test_no_secret_reaches_the_logs_even_at_debug(dproject: DaemonProject, webhook: Webhook) -> None:
+def test_no_secret_reaches_the_logs_even_at_debug(dproject: DaemonProject, receiver: Webhook) -> None:
     secret = "s3cr3t-t0ken"
     dproject.write_config()
     text = dproject.config.read_text().replace(
-        f"json://127.0.0.1:{webhook.port}/alerts", f"json://desk:{secret}@127.0.0.1:{webhook.port}/alerts"
+        f"json://127.0.0.1:{receiver.port}/alerts", f"json://desk:{secret}@127.0.0.1:{receiver.port}/alerts"
     )
     dproject.config.write_text(text)
     dproject.write_rules(("alpha", "Alpha alert", "zorglub"))
     dproject.drop_dispatch("Zorglub with a secret target\n\nOne zorglub.")
     daemon = dproject.start("-vv")
     started(daemon)
-    assert webhook.wait_for("Zorglub with a secret target", path="alerts", timeout=10), daemon.log()
+    assert receiver.wait_for("Zorglub with a secret target", path="alerts", timeout=10), daemon.log()
     assert daemon.stop() == 0
     assert "debug:" in daemon.log()
     assert secret not in daemon.log() and secret not in "".join(daemon.stdout)
