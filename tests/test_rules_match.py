@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rules_fixtures import fire, ruleset
 
-from tests.rules_fixtures import fire, ruleset
 from watcher.models import Item
 
 # (text, condition, fires): every phrase example of RULES.md, then our own.
