@@ -225,3 +225,23 @@ def test_a_slow_feed_never_holds_back_a_dropped_dispatch(
 
     assert receiver.wait_for("Zorglub over the slow wire", path="alerts", timeout=10), daemon.log()
     assert daemon.stop() == 0
+
+
+def test_a_rules_file_saved_empty_then_half_written_keeps_the_old_rules(
+    dproject: DaemonProject, receiver: Webhook
+) -> None:
+    """An editor's save truncates then writes: neither step may leave the daemon without the file's rules."""
+    dproject.write_config()
+    path = dproject.write_rules(ALPHA)
+    daemon = dproject.start()
+    started(daemon)
+
+    full = path.read_text()
+    path.write_text("")  # the truncate step of a save
+    assert daemon.wait_log(r"rules reload failed", timeout=5), daemon.log()
+    path.write_text(full[: len(full) // 2])  # then half of the file
+    time.sleep(1.0)
+    dproject.drop_dispatch("Zorglub during the save\n\nThe zorglub is still watched.")
+    assert receiver.wait_for("Zorglub during the save", path="alerts", timeout=5), daemon.log()
+    assert dproject.status()["rules"]["count"] == 1
+    assert daemon.stop() == 0
