@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servers_notify import WebhookServer as Webhook  # the daemon tests import it from here
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,78 +41,6 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
         if time.monotonic() >= deadline:
             return None
         time.sleep(interval)
-
-
-@dataclass
-class Received:
-    at: float
-    path: str
-    body: dict[str, Any]
-    status: int = 200  # what the webhook answered
-
-    @property
-    def text(self) -> str:
-        return f"{self.body.get('title', '')}\n{self.body.get('message', '')}"
-
-
-class Webhook:
-    """A local HTTP server that records every JSON POST (apprise's ``json://`` target)."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.received: list[Received] = []
-        self.status = status
-        self._lock = threading.Lock()
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    body = {"raw": raw.decode("utf-8", "replace")}
-                status = hook.status
-                with hook._lock:
-                    hook.received.append(Received(time.monotonic(), self.path, body, status))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def url(self, path: str = "alerts") -> str:
-        return f"json://127.0.0.1:{self.port}/{path}"
-
-    def messages(
-        self, path: str | None = None, containing: str | None = None, *, accepted: bool | None = True
-    ) -> list[Received]:
-        """What arrived (by default only what the webhook accepted with a 2xx)."""
-        with self._lock:
-            found = list(self.received)
-        return [
-            r
-            for r in found
-            if (path is None or r.path.strip("/") == path)
-            and (containing is None or containing in r.text)
-            and (accepted is None or (200 <= r.status < 300) == accepted)
-        ]
-
-    def wait_for(
-        self, containing: str, *, path: str | None = None, timeout: float = 10.0, accepted: bool | None = True
-    ) -> Received | None:
-        found = wait_until(lambda: self.messages(path, containing, accepted=accepted), timeout)
-        return found[0] if found else None
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 FEED = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -295,12 +224,12 @@ class DaemonProject:
                 f"""
                 [[notify]]
                 name = "desk"
-                url = "{self.receiver.url("alerts")}"
+                url = "{self.receiver.url_for("alerts")}"
                 tags = ["all"]
 
                 [[notify]]
                 name = "ops"
-                url = "{self.receiver.url("admin")}"
+                url = "{self.receiver.url_for("admin")}"
                 tags = ["admin"]
                 """
             )
@@ -379,9 +308,9 @@ def started(daemon: DaemonProcess, timeout: float = 15.0) -> None:
 
 @pytest.fixture
 def receiver() -> Iterator[Webhook]:
-    hook = Webhook()
+    hook = Webhook().start()
     yield hook
-    hook.close()
+    hook.stop()
 
 
 @pytest.fixture

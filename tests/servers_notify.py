@@ -12,6 +12,7 @@ import email.policy
 import json
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -93,14 +94,31 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() on arrival: how long after an event did the alert come?
+    status: int = 200  # what the server answered
 
     def json(self) -> Any:
         return json.loads(self.body)
 
+    @property
+    def text(self) -> str:
+        """Title and message of an apprise ``json://`` post (the raw body if it is not JSON)."""
+        try:
+            doc = json.loads(self.body or b"{}")
+        except ValueError:
+            return self.body.decode("utf-8", "replace")
+        if not isinstance(doc, dict):
+            return str(doc)
+        return f"{doc.get('title', '')}\n{doc.get('message', '')}"
+
 
 @dataclass
 class WebhookServer:
-    """An HTTP server recording POSTs; ``fail_next(500, 3)`` answers 500 three times first."""
+    """An HTTP server recording POSTs; ``fail_next(500, 3)`` answers 500 three times first.
+
+    ``status`` is the answer when no failure is queued: set it to 503 for an
+    outage that lasts until the test sets it back.
+    """
 
     requests: list[Request] = field(default_factory=list)  # accepted (2xx) requests only
     attempts: int = 0
@@ -108,27 +126,63 @@ class WebhookServer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
+    received: list[Request] = field(default_factory=list)  # every request, whatever the answer, in order
+    status: int = 200
 
     @property
     def url(self) -> str:
         return f"json://127.0.0.1:{self.port}/hook"
 
+    def url_for(self, path: str) -> str:
+        """A ``json://`` URL posting to ``/path``: one server can stand in for several targets."""
+        return f"json://127.0.0.1:{self.port}/{path}"
+
     def fail_next(self, status: int, times: int = 1) -> None:
         with self.lock:
             self.statuses.extend([status] * times)
+
+    def messages(
+        self, path: str | None = None, containing: str | None = None, *, accepted: bool | None = True
+    ) -> list[Request]:
+        """Requests to ``/path`` whose text holds ``containing``; by default only those answered 2xx."""
+        with self.lock:
+            found = list(self.received)
+        return [
+            r
+            for r in found
+            if (path is None or r.path.strip("/") == path)
+            and (containing is None or containing in r.text)
+            and (accepted is None or (200 <= r.status < 300) == accepted)
+        ]
+
+    def wait_for(
+        self, containing: str, *, path: str | None = None, timeout: float = 10.0, accepted: bool | None = True
+    ) -> Request | None:
+        """The first matching request, polling until ``timeout``; None if none came."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.messages(path, containing, accepted=accepted)
+            if found:
+                return found[0]
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
 
     def start(self) -> WebhookServer:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                arrived = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with hook.lock:
                     hook.attempts += 1
-                    status = hook.statuses.popleft() if hook.statuses else 200
+                    status = hook.statuses.popleft() if hook.statuses else hook.status
+                    request = Request(self.path, dict(self.headers), body, arrived, status)
+                    hook.received.append(request)
                     if status < 300:
-                        hook.requests.append(Request(self.path, dict(self.headers), body))
+                        hook.requests.append(request)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from ecosystem_fixtures import DRONE_RULES, SEED, run, store_seed, write_config
+from servers_notify import WebhookServer
 
 from watcher.backfill import UnknownRule, backfill
 from watcher.models import Item
@@ -24,42 +22,6 @@ OTHER_RULE = """\
   title: Giraffe sighting
   when: girafe
 """
-
-
-class Webhook:
-    """A real HTTP server on 127.0.0.1 recording every request apprise's json:// would send."""
-
-    def __init__(self) -> None:
-        received = self.received = []  # type: ignore[var-annotated]
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                received.append(self.rfile.read(length))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    yield hook
-    hook.close()
 
 
 def _ruleset(tmp: Path, text: str = DRONE_RULES):  # type: ignore[no-untyped-def]
@@ -128,7 +90,7 @@ def test_progress_sees_every_item(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def polled(tmp_path: Path, webhook: Webhook) -> Path:
+def polled(tmp_path: Path, webhook: WebhookServer) -> Path:
     """The seed stored by `watcher poll` while the only rule is unrelated: the seed has no hit yet."""
     drop = tmp_path / "drop"
     drop.mkdir()
@@ -156,7 +118,7 @@ def test_cli_lists_drone_hit(polled: Path) -> None:
     assert "drone-swarm" in table.stdout and "188" in table.stdout and "ballistic-missile" not in table.stdout
 
 
-def test_cli_apply_records_and_notifies_nobody(polled: Path, webhook: Webhook) -> None:
+def test_cli_apply_records_and_notifies_nobody(polled: Path, webhook: WebhookServer) -> None:
     result = run(polled, "rules", "backfill", "--apply", "--format", "json")
     assert result.exit_code == 0, result.output
     assert "nothing was notified" in result.stderr
