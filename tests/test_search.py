@@ -85,6 +85,10 @@ def test_plural_and_elision_fold_on_both_sides(store: Store) -> None:
     r = search(store, "cheval")[0]
     assert r.marked() == "Les [chevaux] de l’écurie"
     assert search(store, "-drone cheval")
+    # a snippet cut before its first word keeps that word's elided article
+    body = "Un deux trois quatre cinq six sept huit neuf, l’écurie voit trois palefreniers."
+    store.record_cycle([Item(source="wire", guid="p", title="Essai", body=body)], [], [])
+    assert search(store, "palefrenier")[0].marked() == "…l’écurie voit trois [palefreniers]"
     assert search(store, "cheval -batterie") == []
 
 

@@ -235,7 +235,8 @@ def _snippet(fields: list[str | None], terms: list[_Term]) -> str:
     for text in fields:
         if not text:
             continue
-        words = [t for t in tokenize(text) if not t.elided]
+        tokens = tokenize(text)
+        words = [t for t in tokens if not t.elided]
         found = [(i, i + len(term.keys) - 1, k) for i in range(len(words)) for k, term in enumerate(terms)
                  if term.matches(words, i)]  # fmt: skip
         if not found and best is not None:
@@ -246,14 +247,14 @@ def _snippet(fields: list[str | None], terms: list[_Term]) -> str:
             inside = [(i, j, k) for i, j, k in found if i >= first and j <= last]
             score = (len({k for _, _, k in inside}), len(inside))
             if best is None or score > best:
-                best, chosen = score, _mark(text, words, first, last, inside)
+                best, chosen = score, _mark(text, tokens, words, first, last, inside)
     return chosen
 
 
-def _mark(text: str, words: list[Token], first: int, last: int, found: list[tuple[int, int, int]]) -> str:
-    start = words[first].start
-    if first == 0:
-        start = 0  # keep a leading elided article or quote: "L'Otan", not "Otan"
+def _mark(
+    text: str, tokens: list[Token], words: list[Token], first: int, last: int, found: list[tuple[int, int, int]]
+) -> str:
+    start = 0 if first == 0 else _lead(tokens, words[first])  # "…l'Otan", not "…Otan"
     spans = sorted((words[i].start, words[j].end) for i, j, _ in found)
     merged: list[tuple[int, int]] = []
     for s, e in spans:  # overlapping matches ("drone" and "drone*") are marked once
@@ -269,6 +270,16 @@ def _mark(text: str, words: list[Token], first: int, last: int, found: list[tupl
     if last < len(words) - 1:
         out.append("…")
     return "".join(out)
+
+
+def _lead(tokens: list[Token], word: Token) -> int:
+    """Where ``word`` starts with the French elided articles glued before it (``l'``, ``qu'``)."""
+    start = word.start
+    i = tokens.index(word) - 1
+    while i >= 0 and tokens[i].elided and tokens[i].norm != "s" and tokens[i].end <= start:  # "s": "Russia's"
+        start = tokens[i].start
+        i -= 1
+    return start
 
 
 def _unmark(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
