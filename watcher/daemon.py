@@ -41,7 +41,6 @@ from typing import Any, Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import workers
 from .config import Config, load_config
 from .errors import RulesError, WatcherError
 from .lock import DatabaseLock
@@ -97,8 +96,6 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> int:
-        if self.config.workers > 0:
-            workers.shield_from_ctrl_c()
         self._install_signals()
         self.lock.acquire()
         try:
@@ -167,7 +164,7 @@ class Daemon:
         self.fetcher = Fetcher(config)
         self.notifier = Notifier(config, self.store)
         self.pipeline = Pipeline(config, self.store, ruleset, self.notifier, self.fetcher)
-        workers.warm_up(self.fetcher)
+        self.fetcher.warm_up()
 
     def _shutdown(self) -> int:
         grace = self.config.shutdown_grace.total_seconds()
@@ -184,7 +181,8 @@ class Daemon:
                 "(uncommitted items are fetched again and pending deliveries sent at the next start)",
                 grace,
             )
-            workers.kill_all()  # they would outlive us otherwise
+            if self.fetcher is not None:
+                self.fetcher.kill()  # parser workers would outlive us otherwise
             self.metrics.close()
             self.lock.release()
             logging.shutdown()
