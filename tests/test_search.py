@@ -13,7 +13,7 @@ from ecosystem_fixtures import run, store_seed, write_config
 
 from watcher.models import Item
 from watcher.search import SearchQueryError, fts_query, rebuild_index, search
-from watcher.store import MIGRATIONS, Store, _split_sql
+from watcher.store import MIGRATIONS, Store, split_sql
 
 
 @pytest.fixture
@@ -164,7 +164,7 @@ def test_migration_2_indexes_items_stored_before_it(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("CREATE TABLE _migrations (version INTEGER PRIMARY KEY, description TEXT, applied_at TEXT)")
-    for statement in _split_sql(MIGRATIONS[0][2]):
+    for statement in split_sql(MIGRATIONS[0][2]):
         conn.execute(statement)
     conn.execute("INSERT INTO _migrations VALUES (1, 'initial schema', '2024-11-26T00:00:00Z')")
     conn.execute(
@@ -183,7 +183,7 @@ def test_migration_4_folds_items_stored_before_it(tmp_path: Path) -> None:
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("CREATE TABLE _migrations (version INTEGER PRIMARY KEY, description TEXT, applied_at TEXT)")
     for version, description, sql in MIGRATIONS[:3]:
-        for statement in _split_sql(sql):
+        for statement in split_sql(sql):
             conn.execute(statement)
         conn.execute("INSERT INTO _migrations VALUES (?, ?, '2024-11-26T00:00:00Z')", (version, description))
     conn.execute(
