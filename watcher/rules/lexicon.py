@@ -18,8 +18,7 @@ MONTHS = words(
     "jan feb mar apr jun jul aug sep sept oct nov dec janv fev avr juil"
 )
 WEEKDAYS = words(
-    "lundi mardi mercredi jeudi vendredi samedi dimanche "
-    "monday tuesday wednesday thursday friday saturday sunday"
+    "lundi mardi mercredi jeudi vendredi samedi dimanche monday tuesday wednesday thursday friday saturday sunday"
 )
 TIME_AFTER = words("h heure heures gmt utc cet cest est edt pst bst am pm hrs")
 AGE_PREV = words("age agee agees ages aged")

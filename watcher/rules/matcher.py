@@ -167,9 +167,7 @@ class Matcher:
             term_words = self._term_words
             for end, (tid, length) in self._automaton.iter(" " + " ".join(words) + " "):
                 widx = bisect_left(wstart, end - length + 2)
-                occ.setdefault(tid, []).append(
-                    Occ(fld, word_tokens[widx], word_tokens[widx + term_words[tid] - 1])
-                )
+                occ.setdefault(tid, []).append(Occ(fld, word_tokens[widx], word_tokens[widx + term_words[tid] - 1]))
         return occ, fields
 
     def match(self, item: Item) -> list[Match]:

@@ -155,9 +155,7 @@ def _schema_problems(doc: Located) -> set[int]:
             )
         elif v == "type":
             expected = err.validator_value
-            doc.problem(
-                path, f"{_dotted(path)}: expected {expected}, got {_type_name(err.instance)} {err.instance!r}"
-            )
+            doc.problem(path, f"{_dotted(path)}: expected {expected}, got {_type_name(err.instance)} {err.instance!r}")
         elif v == "enum":
             choices = [str(c) for c in err.validator_value]
             doc.problem(
@@ -168,13 +166,9 @@ def _schema_problems(doc: Located) -> set[int]:
         elif v == "pattern" and path[1:2] == ("id",):
             doc.problem(path, f"id {err.instance!r} may only hold letters, digits, '-' and '_'")
         elif v == "pattern" and path[1:2] == ("cooldown",):
-            doc.problem(
-                path, f"cooldown: expected a duration like '30s', '5m', '6h' or '2d', got {err.instance!r}"
-            )
+            doc.problem(path, f"cooldown: expected a duration like '30s', '5m', '6h' or '2d', got {err.instance!r}")
         elif v == "pattern" and path[1:2] == ("languages",):
-            doc.problem(
-                path, f"unknown language {err.instance!r}: use an ISO 639-1 code such as 'fr' or 'en'"
-            )
+            doc.problem(path, f"unknown language {err.instance!r}: use an ISO 639-1 code such as 'fr' or 'en'")
         else:
             doc.problem(path, f"{_dotted(path)}: {err.message}")
     return bad
@@ -248,9 +242,7 @@ class _Conditions:
         body = value[form]
         if form in ("any", "all"):
             if not isinstance(body, list):
-                self.fail(
-                    sub, f"{_dotted(sub)}: expected a list of conditions, got {_type_name(body)} {body!r}"
-                )
+                self.fail(sub, f"{_dotted(sub)}: expected a list of conditions, got {_type_name(body)} {body!r}")
                 return None
             return self._list(body, sub, AnyOf if form == "any" else AllOf)
         if form == "not":
@@ -291,9 +283,7 @@ class _Conditions:
     def near(self, value: dict[str, Any], body: Any, path: Path_) -> Near | None:
         sub = (*path, "near")
         if not isinstance(body, list) or len(body) != 2:
-            self.fail(
-                sub, f"near: expected a list of exactly two phrases (or lists of phrases), got {body!r}"
-            )
+            self.fail(sub, f"near: expected a list of exactly two phrases (or lists of phrases), got {body!r}")
             return None
         within = value.get("within", 10)
         if isinstance(within, bool) or not isinstance(within, int) or within < 0:
