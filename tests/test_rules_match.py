@@ -79,6 +79,20 @@ NEGATION = [
     ("pas de commentaire, mais une frappe nucléaire a eu lieu", "nucléaire", False),
     ("de type Shahed et non identifiés", "Shahed", False),
     ("Il n'a pas confirmé hier soir la frappe des forces nucléaires", "nucléaire", False),
+    # pronoun and adverb cues (QA audit, issue 3)
+    ("Nobody was killed in the attack.", "killed", True),
+    ("No one was killed in the attack.", "killed", True),
+    ("None were injured.", "injured", True),
+    ("Neither soldiers nor civilians were wounded.", "wounded", True),
+    ("Personne n'a été blessé.", "blessé", True),
+    ("Personne ne a été tué", "tué", True),
+    ("Aucune victime n'est à déplorer", "victime", True),
+    ("Aucun blessé n'est à déplorer", "blessé", True),
+    ("Rien n'indique une frappe nucléaire", "nucléaire", True),
+    ("La Russie n'a jamais mené de frappe nucléaire", "nucléaire", True),
+    ("Une personne a été blessée.", "blessé", False),
+    ("Deux personnes ont été tuées, personne ne le conteste.", "tué", False),
+    ("Nobody knows why, but two people were killed.", "killed", False),
 ]
 
 

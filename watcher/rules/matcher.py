@@ -22,7 +22,7 @@ import ahocorasick
 from ..models import FIELDS, Evidence, Item, Match, Rule
 from ..text import Token, is_clause_break, tokenize
 from .conditions import AllOf, AnyOf, Condition, Count, Near, Not, Phrase, Regex, needs_terms
-from .lexicon import NEGATIONS, NOT_NEGATING, NUMBER_WORDS, STOP
+from .lexicon import CURRENCIES, NEGATIONS, NEGATIONS_WITH_NE, NOT_NEGATING, NUMBER_WORDS, STOP
 from .numbers import Quantity, link_after, link_before, read_quantities, safe_start
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,10 @@ class _Field:
             if tok.elided:
                 continue
             seen += 1
-            if tok.norm in NEGATIONS:
-                nxt = toks[j + 1].norm if j + 1 < len(toks) else ""
-                if nxt not in NOT_NEGATING:
-                    result = True
-                    break
+            nxt = toks[j + 1].norm if j + 1 < len(toks) else ""
+            if (tok.norm in NEGATIONS and nxt not in NOT_NEGATING) or (tok.norm in NEGATIONS_WITH_NE and nxt == "ne"):
+                result = True
+                break
         self._neg[i] = result
         return result
 
@@ -338,7 +337,7 @@ def _negated_at(fld: _Field, offset: int) -> bool:
 
 def _modifier(tok: Token) -> bool:
     n = tok.norm
-    return n.isalpha() and n not in STOP and n not in NUMBER_WORDS and n not in NEGATIONS
+    return n.isalpha() and n not in STOP and n not in NUMBER_WORDS and n not in NEGATIONS and n not in CURRENCIES
 
 
 def quantities_for(fld: _Field, first: int) -> list[Quantity]:

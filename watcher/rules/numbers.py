@@ -23,24 +23,30 @@ from .lexicon import (
     ARTICLES,
     COLLECTIVES,
     COUNT_DETERMINERS,
+    CURRENCY_CODES,
+    CURRENCY_SIGNS,
+    HALF,
     JOINERS,
     LINKS,
+    MODELS,
     MONTHS,
     NUMBER_WORDS,
     OF,
     PERCENT,
     QUALIFIERS,
     SCALES,
+    SMALL,
     TIME_AFTER,
     UNITS_EN,
     VAGUE,
     VAGUE_DET,
     WEEKDAYS,
 )
-from .quantity import INF, Bounds, Quantity, point, whole
+from .quantity import INF, Bounds, Quantity, whole
 
 __all__ = ["Bounds", "Quantity", "read_quantities"]
 
+RANGE_OPENERS = frozenset(("de", "from", "entre", "between"))  # part of the span: "de 100 à 150 drones"
 MAX_NUMBER_WORDS = 12  # "deux cent quatre-vingt-dix-sept mille trois cent ..." never needs more
 
 
@@ -94,8 +100,13 @@ class _Reader:
         nxt = self.norm(end) if end < self.n else ""
         nsep = t[end].sep if end < self.n else ""
         sep = t[i].sep
-        # Model designators: Shahed-131/136, X-59, Kh-59, F-16, and the 136 of 131/136.
+        # Model designators: Shahed-131/136, X-59, Kh-59, F-16, and the 136 of 131/136; "Shahed 136", "MiG 31".
         if i > 0 and sep in ("-", "/", "‑") and (not t[i - 1].norm.isdigit() or self._designator(i - 1)):
+            return True
+        if i > 0 and sep.strip() == "" and self.model_name(i - 1):
+            return True
+        # Money: "$500 million", "USD 500", "500 €" (a currency word after the number is read as the term).
+        if any(c in CURRENCY_SIGNS for c in sep) or (prev in CURRENCY_CODES and self.joined(i)):
             return True
         if (
             nsep in ("-", "‑")
@@ -140,6 +151,21 @@ class _Reader:
             and prev not in COUNT_DETERMINERS
             and self._qualifier(i) is None
         )
+
+    def model_name(self, i: int) -> bool:
+        """Token i names a weapon model, so a number right after it is a designator ("Shahed 136")."""
+        tok = self.t[i]
+        if tok.elided or not tok.norm.isalpha():
+            return False
+        raw = self.raw(i)
+        if tok.norm in MODELS:
+            return len(raw) > 3 or raw[0].isupper()
+        return len(raw) <= 6 and raw[0].isupper() and any(c.isupper() for c in raw[1:]) and not raw.isupper()
+
+    def money_after(self, end: int) -> bool:
+        """A currency sign right after a quantity: "500 €", "1,5 million $"."""
+        after = self.t[end].sep if end < self.n else self.text[self.t[end - 1].end : self.t[end - 1].end + 3]
+        return any(c in CURRENCY_SIGNS for c in after)
 
     def _designator(self, i: int) -> bool:
         return i > 0 and self.t[i].sep in ("-", "/") and not self.t[i - 1].norm.isdigit()
@@ -202,51 +228,128 @@ class _Reader:
         # Vague plurals: "des milliers", "les milliers", "dozens of", "des dizaines de milliers".
         j = i + 1 if (norm in VAGUE_DET and self.norm(i + 1) in VAGUE and self.joined(i + 1)) else i
         if t[j].norm in VAGUE:
-            unit = VAGUE[t[j].norm]
-            if t[j].norm == "tens" and not (self.norm(j + 1) in OF and self.norm(j + 2) in VAGUE):
-                return None
-            factor = 1 if norm == "les" else 2
-            low = float(unit * factor)
-            end = j + 1
-            while self.norm(end) in OF and self.norm(end + 1) in VAGUE and self.joined(end + 1):
-                low *= VAGUE[self.norm(end + 1)]
-                end += 2
-            if self.norm(end) in OF and self.joined(end):
-                end += 1
-            elif j == i:
-                return None  # without a determiner, "of"/"de" must follow: "hundreds of drones"
-            return Quantity(low, INF, False, False, whole(low), i, end, i)
+            return self.vague(i, j)
+        small = self.small(i)
+        if small is not None:
+            return small
         read = self.digits(i)
-        value: float
+        low: float
         if read is not None:
-            value, end, grouped = read
-            if self.not_a_count(i, end, value, grouped):
+            low, end, grouped = read
+            if self.not_a_count(i, end, low, grouped):
                 return None
-            # Ranges: "10-15 drones", "10 à 15", "10 to 15".
-            k = end + 1 if self.norm(end) in ("a", "to", "ou", "or") else end
-            if k < self.n and self.joined(k) and self.norm(k).isdigit() and (k > end or t[k].sep in ("-", "–")):
-                high = self.digits(k)
-                if high is not None and high[0] > value and not self.not_a_count(k, high[1], high[0], high[2]):
-                    return Quantity(value, high[0], False, False, whole(value), i, high[1], i)
+        elif norm == "half" and self.norm(i + 1) in ("a", "an") and self.joined(i + 1):
+            low, end = 1.0, i + 2  # "half a dozen": the half is applied with the scale word below
         else:
             wr = self.words(i)
             if wr is None:
                 return None
-            value, end = wr
-        # Scale words and collectives after the number: "1,5 million", "deux douzaines", "a dozen".
+            low, end = wr
+        low, high, end = self.range_end(i, end, low, read is not None)
+        start = i - 1 if high != low and self.norm(i - 1) in RANGE_OPENERS and self.joined(i) else i
+        # Scale words and collectives after the number: "1,5 million", "deux douzaines", "a dozen",
+        # "une demi-douzaine", "half a million", "deux à trois millions".
+        factor = 1.0
+        if self.norm(end) in HALF and (self.norm(end + 1) in SCALES or self.norm(end + 1) in COLLECTIVES):
+            factor, end = 0.5, end + 1
+        elif norm == "half":
+            factor = 0.5
         nxt = self.norm(end)
+        scaled = False
         if nxt in SCALES and self.joined(end) and not (nxt in ("mille", "thousand") and read is None):
-            value *= SCALES[nxt]
+            factor *= SCALES[nxt]
             end += 1
-        elif nxt in COLLECTIVES or (nxt[:-1] in COLLECTIVES and nxt.endswith("s") and value > 1):
-            value *= COLLECTIVES[nxt if nxt in COLLECTIVES else nxt[:-1]]
+            scaled = True
+        elif nxt in COLLECTIVES or (nxt[:-1] in COLLECTIVES and nxt.endswith("s") and high > 1):
+            factor *= COLLECTIVES[nxt if nxt in COLLECTIVES else nxt[:-1]]
             end += 1
+            scaled = True
             if self.norm(end) in OF and self.norm(end + 1) in VAGUE and self.joined(end + 1):
-                value *= VAGUE[self.norm(end + 1)]  # "une dizaine de milliers"
+                factor *= VAGUE[self.norm(end + 1)]  # "une dizaine de milliers"
                 end += 2
-        if (end - i > 1 or nxt in SCALES or nxt in COLLECTIVES) and self.norm(end) in OF and self.joined(end):
+        if factor == 0.5 and not scaled:
+            return None  # "half a" without a scale word: "half a drone" is not a count
+        if self.money_after(end):
+            return None
+        if (end - i > 1 or scaled) and self.norm(end) in OF and self.joined(end):
             end += 1
-        return point(value, i, end)
+        low, high = low * factor, high * factor
+        return Quantity(low, high, False, False, whole(low), start, end, start)
+
+    def vague(self, i: int, j: int) -> Quantity | None:
+        """ "des centaines de", "dozens of", "les milliers de": at least two of the unit (one with "les")."""
+        unit = VAGUE[self.t[j].norm]
+        if self.t[j].norm == "tens" and not (self.norm(j + 1) in OF and self.norm(j + 2) in VAGUE):
+            return None
+        low = float(unit * (1 if self.norm(i) == "les" else 2))
+        end = j + 1
+        while self.norm(end) in OF and self.norm(end + 1) in VAGUE and self.joined(end + 1):
+            low *= VAGUE[self.norm(end + 1)]
+            end += 2
+        if self.norm(end) in OF and self.joined(end):
+            end += 1
+        elif j == i:
+            return None  # without a determiner, "of"/"de" must follow: "hundreds of drones"
+        return Quantity(low, INF, False, False, whole(low), i, end, i)
+
+    def small(self, i: int) -> Quantity | None:
+        """Vague small plurals: "plusieurs drones", "a few drones", "several hundred", "a couple of"."""
+        norm = self.t[i].norm
+        j = i
+        if norm in ("a", "an") and self.raw(i).lower() == norm and self.joined(i + 1):
+            if self.norm(i + 1) == "couple":
+                end = i + 3 if self.norm(i + 2) == "of" and self.joined(i + 2) else i + 2
+                return Quantity(2.0, 2.0, False, False, 2, i, end, i)
+            j = i + 1
+        word = self.norm(j)
+        if word not in SMALL or (word == "few" and j == i):
+            return None  # "few drones" says there were not many: no lower bound
+        most = SMALL[word]
+        end = j + 1
+        unit = 1.0
+        scale = self.norm(end)
+        if scale in SCALES and scale not in ("mille", "mln", "mds", "bn") and self.joined(end):
+            unit = SCALES[scale]  # "several hundred" (VAGUE reads "plusieurs centaines")
+            end += 1
+            if self.norm(end) in OF and self.joined(end):
+                end += 1
+        elif scale in NUMBER_WORDS and self.raw(end).lower() in ("hundred", "cent", "cents"):
+            unit = 100.0
+            end += 1
+        high = INF if not most else most * unit
+        return Quantity(2 * unit, high, False, False, whole(2 * unit), i, end, i)
+
+    def range_end(self, i: int, end: int, low: float, digits: bool) -> tuple[float, float, int]:
+        """The high end of a range read at i ("10-15", "10 à 15", "entre 10 et 15", "deux à trois cents")."""
+        t = self.t
+        nxt = self.norm(end)
+        connectors: tuple[str, ...] = ("a", "to", "ou", "or")
+        if self.norm(i - 1) in ("entre", "between") and self.joined(i):
+            connectors = ("et", "and")
+        k = end + 1 if nxt in connectors else end
+        if k >= self.n or not self.joined(k) or (k == end and not (digits and t[k].sep in ("-", "–"))):
+            return low, low, end
+        if digits:
+            high = self.digits(k) if t[k].norm.isdigit() else None
+            if high is not None and high[0] > low and not self.not_a_count(k, high[1], high[0], high[2]):
+                return low, high[0], high[1]
+            return low, low, end
+        words = self.words(k) if k > end and t[k].norm not in ARTICLES else None
+        if words is None or words[0] <= low:
+            return low, low, end
+        # "deux à trois cents": the scale written once applies to both ends.
+        unit = self.words_value(k)
+        if unit is not None and low < unit < words[0] and words[0] % unit == 0:
+            low *= words[0] / unit
+        return low, words[0], words[1]
+
+    def words_value(self, k: int) -> float | None:
+        for lang in ("fr", "en"):
+            try:
+                return float(text2num(self.t[k].norm, lang))
+            except ValueError:
+                continue
+        return None
 
     def at(self, i: int) -> Quantity | None:
         q = self.base(i)
@@ -273,7 +376,7 @@ class _Reader:
 
 
 # Quick rejection: a quantity can only start with a digit or one of these words.
-_CANDIDATES = NUMBER_WORDS | ARTICLES | frozenset(VAGUE) | VAGUE_DET
+_CANDIDATES = NUMBER_WORDS | ARTICLES | frozenset(VAGUE) | VAGUE_DET | frozenset(SMALL) | HALF
 _DIGITS = frozenset("0123456789")
 # Words that can stand inside a quantity expression: reading may not start right after one.
 _INSIDE = (
@@ -311,7 +414,7 @@ def read_quantities(
         if i < free or not (norm in _CANDIDATES or norm[0] in _DIGITS):
             continue
         norm = tokens[i].norm
-        if norm in VAGUE_DET and not (i + 1 < n and tokens[i + 1].norm in VAGUE):
+        if norm in VAGUE_DET and norm not in SMALL and not (i + 1 < n and tokens[i + 1].norm in VAGUE):
             continue
         q = reader.at(i)
         if q is not None:
