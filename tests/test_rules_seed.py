@@ -40,8 +40,9 @@ def test_drone_rule_reads_188(seed_hits: dict[str, dict[str, object]]) -> None:
 def test_ballistic_count_reads_four(seed_hits: dict[str, dict[str, object]]) -> None:
     hit = seed_hits["ballistic-missile"]
     assert hit["value"] == 4
-    texts = [e["text"] for e in hit["evidence"]]  # type: ignore[attr-defined]
-    assert "quatre missiles balistiques" in texts
+    # "quatre missiles balistiques" is nested in the Iskander count's span: the longest is shown.
+    shown = [(e["text"], e["value"]) for e in hit["evidence"]]  # type: ignore[attr-defined]
+    assert ("quatre missiles balistiques Iskander", 4) in shown
 
 
 def test_nuclear_hit_is_negated(seed_hits: dict[str, dict[str, object]]) -> None:
@@ -54,6 +55,15 @@ def test_north_korean_troops_at_least_1000(seed_hits: dict[str, dict[str, object
     hit = seed_hits["north-korean-troops"]
     assert hit["value"] is not None and hit["value"] >= 1000  # type: ignore[operator]
     assert hit["evidence"][0]["text"] == "les milliers de soldats nord-coréens"  # type: ignore[index]
+
+
+def test_evidence_explains_every_branch(seed_hits: dict[str, dict[str, object]]) -> None:
+    for rule, needed in (("north-korea-russia", "nord-coréens"), ("hypersonic", "Orechnik")):
+        texts = [e["text"] for e in seed_hits[rule]["evidence"]]  # type: ignore[attr-defined]
+        assert needed in texts, (rule, texts)
+        assert len(texts) <= 8
+    drone = [e["text"] for e in seed_hits["drone-swarm"]["evidence"]]  # type: ignore[attr-defined]
+    assert drone == ["188 drones", "188 drones de combat"]
 
 
 def test_every_hit_has_the_contract_keys(seed_hits: dict[str, dict[str, object]]) -> None:
