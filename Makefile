@@ -20,7 +20,7 @@ $(TSTAMP): $(BIN)/python pyproject.toml
 	touch $@ $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/watcher --config $(CONFIG) run
+	@$(BIN)/python scripts/foreground.py $(BIN)/watcher --config $(CONFIG) run
 
 test: $(TSTAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

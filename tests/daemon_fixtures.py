@@ -47,6 +47,7 @@ class Received:
     at: float
     path: str
     body: dict[str, Any]
+    status: int = 200  # what the webhook answered
 
     @property
     def text(self) -> str:
@@ -70,9 +71,10 @@ class Webhook:
                     body = json.loads(raw or b"{}")
                 except ValueError:
                     body = {"raw": raw.decode("utf-8", "replace")}
+                status = hook.status
                 with hook._lock:
-                    hook.received.append(Received(time.monotonic(), self.path, body))
-                self.send_response(hook.status)
+                    hook.received.append(Received(time.monotonic(), self.path, body, status))
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -87,18 +89,69 @@ class Webhook:
     def url(self, path: str = "alerts") -> str:
         return f"json://127.0.0.1:{self.port}/{path}"
 
-    def messages(self, path: str | None = None, containing: str | None = None) -> list[Received]:
+    def messages(
+        self, path: str | None = None, containing: str | None = None, *, accepted: bool | None = True
+    ) -> list[Received]:
+        """What arrived (by default only what the webhook accepted with a 2xx)."""
         with self._lock:
             found = list(self.received)
         return [
             r
             for r in found
-            if (path is None or r.path.strip("/") == path) and (containing is None or containing in r.text)
+            if (path is None or r.path.strip("/") == path)
+            and (containing is None or containing in r.text)
+            and (accepted is None or (200 <= r.status < 300) == accepted)
         ]
 
-    def wait_for(self, containing: str, *, path: str | None = None, timeout: float = 10.0) -> Received | None:
-        found = wait_until(lambda: self.messages(path, containing), timeout)
+    def wait_for(
+        self, containing: str, *, path: str | None = None, timeout: float = 10.0, accepted: bool | None = True
+    ) -> Received | None:
+        found = wait_until(lambda: self.messages(path, containing, accepted=accepted), timeout)
         return found[0] if found else None
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+FEED = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Slow wire</title><link>http://127.0.0.1/</link><description>test</description>
+<item><title>Zorglub over the slow wire</title><link>http://127.0.0.1/item/1</link><guid>slow-1</guid>
+<description>A zorglub came through a slow server.</description></item>
+</channel></rss>
+"""
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a daemon that leaves mid-answer (the test of the grace period) is expected here
+
+
+class SlowFeed:
+    """Serves FEED after ``delay`` seconds; records when each request arrived."""
+
+    def __init__(self) -> None:
+        self.delay = 0.0
+        self.requests: list[float] = []
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                feed.requests.append(time.monotonic())
+                time.sleep(feed.delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(FEED)))
+                self.end_headers()
+                self.wfile.write(FEED)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/feed.xml"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -151,8 +204,12 @@ class DaemonProcess:
     stderr: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr)):
-            threading.Thread(target=self._pump, args=(stream, sink), daemon=True).start()
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(stream, sink), daemon=True)
+            for stream, sink in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr))
+        ]
+        for pump in self._pumps:
+            pump.start()
 
     @staticmethod
     def _pump(stream: Any, sink: list[str]) -> None:
@@ -177,11 +234,18 @@ class DaemonProcess:
         """SIGINT to the whole process group, as a terminal does: worker processes get it too."""
         os.killpg(self.proc.pid, signal.SIGINT)
 
+    def wait(self, timeout: float = 15.0) -> int:
+        """Exit status, once the process has ended and everything it wrote has been read."""
+        code = self.proc.wait(timeout=timeout)
+        for pump in self._pumps:
+            pump.join(timeout=2)  # EOF comes once the worker processes are gone too
+        return code
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout=timeout)
+            return self.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -198,9 +262,9 @@ class DaemonProcess:
 class DaemonProject:
     """A config, a rules folder, a drop folder and a database in a temporary directory."""
 
-    def __init__(self, root: Path, webhook: Webhook) -> None:
+    def __init__(self, root: Path, receiver: Webhook) -> None:
         self.root = root
-        self.webhook = webhook
+        self.receiver = receiver
         self.rules = root / "rules"
         self.drop = root / "drop"
         self.config = root / "config.toml"
@@ -231,12 +295,12 @@ class DaemonProject:
                 f"""
                 [[notify]]
                 name = "desk"
-                url = "{self.webhook.url("alerts")}"
+                url = "{self.receiver.url("alerts")}"
                 tags = ["all"]
 
                 [[notify]]
                 name = "ops"
-                url = "{self.webhook.url("admin")}"
+                url = "{self.receiver.url("admin")}"
                 tags = ["admin"]
                 """
             )
@@ -314,14 +378,21 @@ def started(daemon: DaemonProcess, timeout: float = 15.0) -> None:
 
 
 @pytest.fixture
-def webhook() -> Iterator[Webhook]:
+def receiver() -> Iterator[Webhook]:
     hook = Webhook()
     yield hook
     hook.close()
 
 
 @pytest.fixture
-def dproject(tmp_path: Path, webhook: Webhook) -> Iterator[DaemonProject]:
-    project = DaemonProject(tmp_path, webhook)
+def dproject(tmp_path: Path, receiver: Webhook) -> Iterator[DaemonProject]:
+    project = DaemonProject(tmp_path, receiver)
     yield project
     project.cleanup()
+
+
+@pytest.fixture
+def slow_feed() -> Iterator[SlowFeed]:
+    feed = SlowFeed()
+    yield feed
+    feed.close()

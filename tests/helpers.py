@@ -14,7 +14,6 @@ from watcher.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "2024-11-26-afp-otan-ukraine.txt"
-SHARED = REPO.parent / "shared"
 
 
 class Project:

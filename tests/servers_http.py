@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.sources_fixtures import RSS, rss_feed
+from sources_fixtures import RSS, rss_feed
 
 _BOMB: bytes | None = None
 _BOMB_LOCK = threading.Lock()

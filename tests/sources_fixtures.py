@@ -10,7 +10,7 @@ from watcher.config import Config, parse_config
 from watcher.store import Store
 
 NOW = datetime(2024, 11, 26, 10, 0, tzinfo=UTC)
-SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "data"  # tests/data/newsml-g2: IPTC examples, CC BY 4.0
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "2024-11-26-afp-otan-ukraine.txt"
 
 

@@ -16,6 +16,7 @@ from daemon_fixtures import wait_until
 from watcher.errors import AlreadyRunning, Problem, RulesError
 from watcher.lock import DatabaseLock, holder, lock_path
 from watcher.reload import RulesFailure, RuleWatcher, fingerprint
+from watcher.schedule import InFlight
 from watcher.systemd import SystemdNotifier
 
 
@@ -140,3 +141,44 @@ def test_rule_watcher_stops_promptly(tmp_path: Path) -> None:
     watcher.stop()
     assert time.monotonic() - started < 2.5
     assert not any(t.name == "watcher-rules" and t.is_alive() for t in threading.enumerate())
+
+
+def test_in_flight_jobs_gate_drain_and_close() -> None:
+    inflight = InFlight()
+    release = threading.Event()
+    ran: list[str] = []
+
+    def job(name: str) -> None:
+        with inflight.job() as admitted:
+            if admitted:
+                ran.append(name)
+                release.wait(5)
+
+    first = threading.Thread(target=job, args=("first",))
+    first.start()
+    assert wait_until(lambda: ran == ["first"], 2)
+    time.sleep(0.2)
+    assert inflight.oldest() >= 0.2  # what the watchdog heartbeat looks at
+    assert inflight.drain(0.1) is False
+
+    inflight.hold()  # a reload: new jobs wait at the gate while the running one finishes
+    second = threading.Thread(target=job, args=("second",))
+    second.start()
+    time.sleep(0.2)
+    assert ran == ["first"]
+    release.set()
+    assert inflight.drain(2) is True
+    first.join(2)
+    inflight.release()
+    assert wait_until(lambda: ran == ["first", "second"], 2)
+    second.join(2)
+    assert inflight.oldest() == 0.0
+
+    with inflight.job(watched=False) as admitted:  # a long flush is no sign of a hung daemon
+        assert admitted
+        time.sleep(0.1)
+        assert inflight.oldest() == 0.0
+
+    inflight.close()  # shutdown: queued jobs are turned away
+    job("third")
+    assert ran == ["first", "second"]

@@ -9,59 +9,9 @@ stores and alerts the item.
 from __future__ import annotations
 
 import signal
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-import pytest
-from daemon_fixtures import DaemonProject, Webhook, started, wait_until
-
-FEED = b"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Slow wire</title><link>http://127.0.0.1/</link><description>test</description>
-<item><title>Zorglub over the slow wire</title><link>http://127.0.0.1/item/1</link><guid>slow-1</guid>
-<description>A zorglub came through a slow server.</description></item>
-</channel></rss>
-"""
-
-
-class SlowFeed:
-    """Serves FEED after ``delay`` seconds; records when each request arrived."""
-
-    def __init__(self) -> None:
-        self.delay = 0.0
-        self.requests: list[float] = []
-        feed = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                feed.requests.append(time.monotonic())
-                time.sleep(feed.delay)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(FEED)))
-                self.end_headers()
-                self.wfile.write(FEED)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/feed.xml"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def slow_feed() -> Iterator[SlowFeed]:
-    feed = SlowFeed()
-    yield feed
-    feed.close()
+from daemon_fixtures import DaemonProject, SlowFeed, Webhook, started, wait_until
 
 
 def _config(dproject: DaemonProject, feed: SlowFeed, grace: str) -> None:
@@ -73,7 +23,7 @@ def _config(dproject: DaemonProject, feed: SlowFeed, grace: str) -> None:
 
 
 def test_sigterm_during_a_poll_finishes_the_run_within_the_grace(
-    dproject: DaemonProject, webhook: Webhook, slow_feed: SlowFeed
+    dproject: DaemonProject, receiver: Webhook, slow_feed: SlowFeed
 ) -> None:
     _config(dproject, slow_feed, grace="6s")
     slow_feed.delay = 2.0
@@ -83,15 +33,15 @@ def test_sigterm_during_a_poll_finishes_the_run_within_the_grace(
 
     signalled = time.monotonic()
     daemon.send(signal.SIGTERM)
-    assert daemon.proc.wait(timeout=10) == 0
+    assert daemon.wait(timeout=10) == 0
     assert time.monotonic() - signalled < 10
     # The in-flight run was allowed to finish: stored and alerted before the exit.
-    assert len(webhook.messages("alerts", "Zorglub over the slow wire")) == 1, daemon.log()
+    assert len(receiver.messages("alerts", "Zorglub over the slow wire")) == 1, daemon.log()
     assert "Traceback" not in daemon.log()
 
 
 def test_sigterm_past_the_grace_loses_nothing_a_restart_stores_and_alerts_it(
-    dproject: DaemonProject, webhook: Webhook, slow_feed: SlowFeed
+    dproject: DaemonProject, receiver: Webhook, slow_feed: SlowFeed
 ) -> None:
     _config(dproject, slow_feed, grace="1s")
     slow_feed.delay = 5.0
@@ -101,16 +51,16 @@ def test_sigterm_past_the_grace_loses_nothing_a_restart_stores_and_alerts_it(
 
     signalled = time.monotonic()
     daemon.send(signal.SIGTERM)
-    assert daemon.proc.wait(timeout=10) == 0
+    assert daemon.wait(timeout=10) == 0
     assert time.monotonic() - signalled < 4
     assert "shutdown grace expired" in daemon.log()
-    assert not webhook.messages("alerts", "Zorglub over the slow wire")
+    assert not receiver.messages("alerts", "Zorglub over the slow wire")
 
     slow_feed.delay = 0.0
     again = dproject.start()
     started(again)
-    assert webhook.wait_for("Zorglub over the slow wire", path="alerts", timeout=10), again.log()
+    assert receiver.wait_for("Zorglub over the slow wire", path="alerts", timeout=10), again.log()
     assert again.stop() == 0
-    assert len(webhook.messages("alerts", "Zorglub over the slow wire")) == 1
+    assert len(receiver.messages("alerts", "Zorglub over the slow wire")) == 1
     hits = dproject.cli("hits", "--format", "json")
     assert '"alpha"' in hits.stdout

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tests.rules_fixtures import fire
+from rules_fixtures import fire
 
 # (text, counted term, value read or None when nothing must count)
 VALUES = [

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rules_fixtures import fire, ruleset
 
-from tests.rules_fixtures import fire, ruleset
 from watcher.models import Item
 
 # (text, condition, fires): every phrase example of RULES.md, then our own.
@@ -300,7 +300,7 @@ def test_only_rules_whose_terms_occur_are_evaluated(tmp_path: Path) -> None:
 
 def test_utf8_bom_and_empty_files(tmp_path: Path) -> None:
     (tmp_path / "bom.yaml").write_bytes("\ufeff- id: bom\n  when: drone\n".encode())
-    (tmp_path / "empty.yaml").write_text("# nothing yet\n", encoding="utf-8")
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n[]\n", encoding="utf-8")
     from watcher.rules import load_rules
 
     assert [r.id for r in load_rules([tmp_path]).rules] == ["bom"]

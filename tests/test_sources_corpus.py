@@ -18,9 +18,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from servers_http import HostileServer
+from sources_fixtures import NOW, make_config, open_store
 
-from tests.servers_http import HostileServer
-from tests.sources_fixtures import NOW, make_config, open_store
 from watcher.errors import FormatError
 from watcher.models import SourceState
 from watcher.sources import Fetcher, parse_document

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from sources_fixtures import NOW, RSS, SEED, make_config, open_store
 
-from tests.sources_fixtures import NOW, RSS, SEED, make_config, open_store
 from watcher.sources import Fetcher, FetchResult, watch_folder
 
 

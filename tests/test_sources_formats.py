@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sources_fixtures import ATOM, RSS, SAMPLES, SEED
 
-from tests.sources_fixtures import ATOM, RSS, SAMPLES, SEED
 from watcher.errors import FormatError
 from watcher.sources import parse_document, read_inputs
 from watcher.sources.formats import sniff

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sources_fixtures import NOW, make_config, open_store
 
-from tests.sources_fixtures import NOW, make_config, open_store
 from watcher.models import Item, SourceState
 from watcher.sources import health, health_transition, silence_transitions
 from watcher.sources.health import backoff_delay, failure_state, is_silent, success_state

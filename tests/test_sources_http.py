@@ -10,9 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from servers_http import HostileServer, closed_port, silent_port
+from sources_fixtures import NOW, make_config, open_store
 
-from tests.servers_http import HostileServer, closed_port, silent_port
-from tests.sources_fixtures import NOW, make_config, open_store
 from watcher.config import Config, SourceConfig
 from watcher.models import SourceState
 from watcher.sources import Fetcher, FetchResult
@@ -224,14 +224,14 @@ def test_wrong_charset_is_survivable(tmp_path: Path, store: Store, server: Hosti
 
 
 def test_billion_laughs(tmp_path: Path, store: Store, server: HostileServer) -> None:
-    from tests.test_sources_formats import BILLION_LAUGHS
+    from test_sources_formats import BILLION_LAUGHS
 
     server.bodies["/laughs"] = BILLION_LAUGHS
     assert_failed(fetch_one(tmp_path, store, server.url("/laughs")), "billion laughs")
 
 
 def test_quadratic_blowup(tmp_path: Path, store: Store, server: HostileServer) -> None:
-    from tests.test_sources_formats import quadratic
+    from test_sources_formats import quadratic
 
     server.bodies["/quadratic"] = quadratic()
     result, peak = bounded_memory(lambda: fetch_one(tmp_path, store, server.url("/quadratic")))
@@ -241,7 +241,7 @@ def test_quadratic_blowup(tmp_path: Path, store: Store, server: HostileServer) -
 
 def test_hostile_sources_never_delay_a_good_one(tmp_path: Path, store: Store, server: HostileServer) -> None:
     """All hostile sources at once, with the good one last in line: it still answers promptly."""
-    from tests.test_sources_formats import BILLION_LAUGHS
+    from test_sources_formats import BILLION_LAUGHS
 
     server.bodies["/laughs2"] = BILLION_LAUGHS
     with silent_port() as port:

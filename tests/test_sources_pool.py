@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sources_fixtures import SEED, rss_feed
 
-from tests.sources_fixtures import SEED, rss_feed
 from watcher.errors import FormatError
 from watcher.sources.pool import ParsePool
 

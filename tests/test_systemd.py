@@ -76,7 +76,7 @@ def test_abstract_namespace_notify_socket(dproject: DaemonProject) -> None:
         sock.close()
 
 
-def test_the_daemon_runs_under_memory_deny_write_execute(dproject: DaemonProject, webhook: Webhook) -> None:
+def test_the_daemon_runs_under_memory_deny_write_execute(dproject: DaemonProject, receiver: Webhook) -> None:
     """The unit sets MemoryDenyWriteExecute=yes; the kernel's PR_SET_MDWE applies the same rule to one process."""
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_mdwe, pr_mdwe_refuse_exec_gain = 65, 1
@@ -100,7 +100,7 @@ def test_the_daemon_runs_under_memory_deny_write_execute(dproject: DaemonProject
     daemon = dproject.start(preexec=deny_write_execute)
     started(daemon)
     dproject.drop_dispatch("Zorglub under MDWE\n\nA zorglub, with no writable executable memory.")
-    assert webhook.wait_for("Zorglub under MDWE", path="alerts", timeout=10), daemon.log()
+    assert receiver.wait_for("Zorglub under MDWE", path="alerts", timeout=10), daemon.log()
     assert daemon.stop() == 0
 
 

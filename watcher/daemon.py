@@ -2,24 +2,23 @@
 
 Threads, and why:
 
-* the **pipeline thread** (one worker) runs everything that touches the
-  database and the outbox: source runs, delivery flushes, retention, status
-  writes. The outbox decisions (story, cooldown) must see each other's results
-  and a flush must never race another flush over the same pending rows, so
-  these are serialised here rather than locked piecemeal; concurrency of
-  fetches belongs to the Fetcher.
+* a **job pool** of ``concurrency`` threads runs source runs, delivery
+  flushes and retention, so a feed that trickles until its deadline never
+  holds back a dispatch dropped meanwhile. The store, the pipeline and the
+  notifier are safe to share; the daemon adds one rule: one run per source at
+  a time.
 * the **scheduler thread** (APScheduler's) decides when jobs are due; the
   **control executor** runs the watchdog heartbeat. A heartbeat that completes
-  proves the scheduler is alive, and it withholds ``WATCHDOG=1`` while the
-  pipeline thread has been stuck in one job longer than any run may take, so
-  systemd restarts a hung daemon instead of trusting a free-running timer.
+  proves the scheduler is alive, and it withholds ``WATCHDOG=1`` while a job
+  has been running longer than any run may take, so systemd restarts a hung
+  daemon instead of trusting a free-running timer.
 * the **main thread** only waits: SIGTERM/SIGINT stop, SIGHUP reloads config
   and rules. Rule files are also watched (``reload.py``), drop folders too.
 
-Shutdown lets the running job finish within ``shutdown_grace``. The outbox
-makes an interrupted run harmless (uncommitted items are fetched again,
-committed deliveries are sent first thing at the next start), so past the
-grace period the process exits anyway.
+Shutdown lets running jobs finish within ``shutdown_grace``. The outbox makes
+an interrupted run harmless (uncommitted items are fetched again, committed
+deliveries are sent first thing at the next start), so past the grace period
+the process exits anyway.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ from .lock import DatabaseLock
 from .metrics import Metrics
 from .reload import Fingerprint, RulesFailure, RuleWatcher, fingerprint, load_ruleset
 from .rules import RuleSet
-from .schedule import build_scheduler, in_seconds, sync_source_jobs
+from .schedule import InFlight, build_scheduler, in_seconds, sync_source_jobs
 from .status import delivery_counts, record_cycle, record_reload, record_start, record_stop
 from .systemd import SystemdNotifier
 
@@ -75,17 +74,20 @@ class Daemon:
         self._reload_requested = threading.Event()
         self._wake = threading.Event()
         self._reload_lock = threading.RLock()
-        self._loop = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="watcher-pipeline")
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max(1, self.config.concurrency), thread_name_prefix="watcher-job"
+        )
+        self._inflight = InFlight()
+        self._source_locks: dict[str, threading.Lock] = {}
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
         self._trigger_seq = 0
-        self._busy_since: float | None = None
         self._stuck_logged = False
         self._reported_failure: str | None = None
         self._folder_watchers: list[_Stoppable] = []
         self._rule_watcher: RuleWatcher | None = None
         self.scheduler: BackgroundScheduler | None = None
-        # Created on the pipeline thread by _open() and _swap(), used only there.
+        # Opened by _open(), rebuilt by _swap() while no job runs.
         self.store: Any = None
         self.pipeline: Any = None
         self.notifier: Any = None
@@ -94,8 +96,6 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> int:
-        if self.config.workers > 0:
-            _shield_workers_from_ctrl_c()
         self._install_signals()
         self.lock.acquire()
         try:
@@ -107,14 +107,16 @@ class Daemon:
         config = self.config
         baseline = fingerprint(config.rules)  # taken before loading: an edit in between is not missed
         ruleset = load_ruleset(config)
-        try:
-            self._on_loop(self._open, config, ruleset)
-        except BaseException:
-            self._loop.shutdown(wait=False, cancel_futures=True)
-            raise
-        self._submit(self._flush, "startup")  # outbox recovery comes before any new work
         if config.metrics:
-            self.metrics.serve(config.metrics)
+            self.metrics.serve(config.metrics)  # a busy port fails the start before anything is opened
+        try:
+            self._open(config, ruleset)
+        except BaseException:
+            self._close()
+            self._pool.shutdown(wait=True)
+            self.metrics.close()
+            raise
+        self._submit(self._flush)  # outbox recovery: queued before the first poll, so it starts first
         self.metrics.started.set(time.time())
         self.metrics.rules_loaded.set(len(ruleset))
         self._start_scheduler()
@@ -162,7 +164,7 @@ class Daemon:
         self.fetcher = Fetcher(config)
         self.notifier = Notifier(config, self.store)
         self.pipeline = Pipeline(config, self.store, ruleset, self.notifier, self.fetcher)
-        threading.Thread(target=_warm_up, args=(self.fetcher,), name="watcher-warm-up", daemon=True).start()
+        self.fetcher.warm_up()
 
     def _shutdown(self) -> int:
         grace = self.config.shutdown_grace.total_seconds()
@@ -172,26 +174,27 @@ class Daemon:
         self._stop_watchers()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
-        closing = self._loop.submit(self._close_on_loop)  # runs after the job in flight; queued jobs skip
-        try:
-            closing.result(timeout=max(0.0, deadline - time.monotonic()))
-        except concurrent.futures.TimeoutError:
+        self._inflight.close()  # queued jobs now end at once; running ones finish
+        if not self._inflight.drain(deadline - time.monotonic()):
             log.warning(
-                "shutdown grace expired after %.0fs: abandoning the running job "
+                "shutdown grace expired after %.0fs: abandoning the running jobs "
                 "(uncommitted items are fetched again and pending deliveries sent at the next start)",
                 grace,
             )
+            if self.fetcher is not None:
+                self.fetcher.kill()  # parser workers would outlive us otherwise
             self.metrics.close()
             self.lock.release()
             logging.shutdown()
-            os._exit(0)  # the pipeline thread cannot be interrupted; it dies with the process
-        self._loop.shutdown(wait=True)
+            os._exit(0)  # a job's thread cannot be interrupted; it dies with the process
+        self._pool.shutdown(wait=True)  # what is still queued is turned away at the gate at once
+        self._close()
         self.metrics.close()
         self.sd.close()
         log.info("daemon stopped")
         return 0
 
-    def _close_on_loop(self) -> None:
+    def _close(self) -> None:
         if self.store is None:
             return
         self._guard(record_stop, self.store)
@@ -199,16 +202,25 @@ class Daemon:
             if closeable is not None:
                 self._guard(closeable.close)
 
-    # -- the pipeline thread ---------------------------------------------------------------------
+    # -- jobs ------------------------------------------------------------------------------------
 
-    def _on_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run ``fn`` on the pipeline thread and wait for it (exceptions propagate)."""
-        return self._loop.submit(fn, *args).result()
+    def _job(self, fn: Callable[..., Any], *args: Any) -> None:
+        """A source run: admitted by the gate, watched by the heartbeat while it runs, never raising."""
+        with self._inflight.job() as admitted:
+            if admitted:
+                self._guard(fn, *args)
+
+    def _chore(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Flushes and bookkeeping: gated like jobs, but not watched, since sending a backlog
+        through a rate-limited service may take long and is no sign of a hung daemon."""
+        with self._inflight.job(watched=False) as admitted:
+            if admitted:
+                self._guard(fn, *args)
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Queue ``fn`` on the pipeline thread; exceptions are logged, never raised."""
+        """Queue ``fn`` as a chore; exceptions are logged, never raised."""
         with contextlib.suppress(RuntimeError):  # pool already shut down: the daemon is exiting
-            self._loop.submit(self._guard, fn, *args)
+            self._pool.submit(self._chore, fn, *args)
 
     def _guard(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
@@ -218,37 +230,26 @@ class Daemon:
         except Exception:  # a bug in one job must never stop the daemon
             log.exception("daemon job crashed job=%s", getattr(fn, "__name__", fn))
 
-    def _busy(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run a job body while the heartbeat watches how long it takes."""
-        self._busy_since = time.monotonic()
-        try:
-            return fn(*args)
-        finally:
-            self._busy_since = None
-
-    def _job_source(self, name: str, trigger: str = "schedule") -> None:
-        if trigger == "drop":
+    def _job_source(self, name: str) -> None:
+        # One run per source at a time: a drop-folder trigger waits for the scheduled run in flight.
+        with self._source_locks.setdefault(name, threading.Lock()):
             with self._pending_lock:
-                self._pending.discard(name)
-        if self._stop.is_set():
-            return
-        run = self._busy(self.pipeline.run_source, name)
+                self._pending.discard(name)  # from here on, this run sees every file already landed
+            run = self.pipeline.run_source(name)
         self.metrics.record_run(run)
         self._guard(record_cycle, self.store, run)
         self._refresh_delivery_gauges()
         outcome = f"error: {run.error}" if run.error else f"{run.new_items} new items, {run.new_hits} hits"
         self.sd.status(f"last cycle {run.name}: {outcome}; {len(self.pipeline.ruleset)} rules")
 
-    def _flush(self, why: str = "periodic") -> None:
-        if self._stop.is_set() and why != "startup":
-            return
-        self._busy(self.notifier.flush)
+    def _flush(self) -> None:
+        self.notifier.flush()
         self._refresh_delivery_gauges()
 
     def _retention(self) -> None:
-        if self.config.retention is None or self._stop.is_set():
+        if self.config.retention is None:
             return
-        pruned = self._busy(self.store.prune, self.config.retention)
+        pruned = self.store.prune(self.config.retention)
         if pruned:
             log.info("retention pruned items=%d older_than=%s", pruned, self.config.retention)
 
@@ -258,12 +259,12 @@ class Daemon:
     # -- scheduling ------------------------------------------------------------------------------
 
     def _start_scheduler(self) -> None:
-        self.scheduler = scheduler = build_scheduler(self._loop)
+        self.scheduler = scheduler = build_scheduler(self._pool)
         sync_source_jobs(scheduler, self.config, None, self._run_source_job)
         flush = IntervalTrigger(seconds=FLUSH_EVERY)
-        scheduler.add_job(self._guard, flush, args=[self._flush], id="flush", misfire_grace_time=int(FLUSH_EVERY))
+        scheduler.add_job(self._chore, flush, args=[self._flush], id="flush", misfire_grace_time=int(FLUSH_EVERY))
         scheduler.add_job(
-            self._guard, IntervalTrigger(seconds=RETENTION_EVERY.total_seconds()), args=[self._retention],
+            self._chore, IntervalTrigger(seconds=RETENTION_EVERY.total_seconds()), args=[self._retention],
             id="retention", next_run_time=in_seconds(60), misfire_grace_time=3600,
         )  # fmt: skip
         beat = self.sd.watchdog_interval or HEARTBEAT_DEFAULT
@@ -278,10 +279,10 @@ class Daemon:
         scheduler.start()
 
     def _run_source_job(self, name: str) -> None:
-        self._guard(self._job_source, name)
+        self._job(self._job_source, name)
 
     def trigger_source(self, name: str) -> None:
-        """Run a source as soon as the pipeline thread is free (a file landed in its drop folder)."""
+        """Run a source now (a file landed in its drop folder)."""
         if self._stop.is_set() or self.scheduler is None:
             return
         with self._pending_lock:
@@ -291,20 +292,17 @@ class Daemon:
             self._trigger_seq += 1
             job_id = f"drop:{name}:{self._trigger_seq}"
         try:
-            self.scheduler.add_job(
-                self._guard, "date", args=[self._job_source, name, "drop"], id=job_id, misfire_grace_time=None
-            )
+            self.scheduler.add_job(self._job, "date", args=[self._job_source, name], id=job_id, misfire_grace_time=None)
         except Exception as exc:  # the scheduler is shutting down
             with self._pending_lock:
                 self._pending.discard(name)
             log.debug("drop trigger ignored source=%s error=%s", name, exc)
 
     def _heartbeat(self) -> None:
-        busy = self._busy_since
         limit = self._stuck_after()
-        if busy is not None and time.monotonic() - busy > limit:
+        if self._inflight.oldest() > limit:
             if not self._stuck_logged:
-                log.error("pipeline stuck for more than %.0fs: withholding the systemd watchdog ping", limit)
+                log.error("a job has run for more than %.0fs: withholding the systemd watchdog ping", limit)
                 self._stuck_logged = True
             return
         self._stuck_logged = False
@@ -312,9 +310,11 @@ class Daemon:
             self.sd.watchdog()
 
     def _stuck_after(self) -> float:
-        """Longer than any honest job: every fetch has a deadline, so past this the thread is hung."""
-        longest = max((s.timeout.total_seconds() for s in self.config.sources), default=30.0)
-        return 4 * longest + 60
+        """Longer than any honest job: every fetch has a deadline, so past this a thread is hung."""
+        return 4 * self._longest_fetch() + 60
+
+    def _longest_fetch(self) -> float:
+        return max((s.timeout.total_seconds() for s in self.config.sources), default=30.0)
 
     # -- watchers --------------------------------------------------------------------------------
 
@@ -413,8 +413,17 @@ class Daemon:
             self._rules_failed(exc)
             return False
         previous = self.config
-        self._on_loop(self._swap, config, ruleset)  # between two runs, never during one
-        self.config = config
+        self._inflight.hold()  # new jobs wait at the gate; the running ones finish on the old objects
+        try:
+            deadline = time.monotonic() + self._longest_fetch() + 5
+            while not self._inflight.drain(0.25):
+                if self._stop.is_set() or time.monotonic() > deadline:
+                    log.error("config reload abandoned: a source run is still in flight (send SIGHUP again)")
+                    return False
+            self._swap(config, ruleset)
+            self.config = config
+        finally:
+            self._inflight.release()
         self._reported_failure = None
         if self.scheduler is not None:
             sync_source_jobs(self.scheduler, config, previous, self._run_source_job)
@@ -431,40 +440,6 @@ class Daemon:
         self._build(config, ruleset)
         for closeable in old:
             self._guard(closeable.close)
-
-
-def _shield_workers_from_ctrl_c() -> None:
-    """Start multiprocessing's fork server while SIGINT is ignored.
-
-    A terminal's Ctrl-C goes to the whole process group: every parser worker
-    process would die of it with a KeyboardInterrupt traceback. Python keeps
-    an inherited "ignore" for SIGINT, so the fork server started now, and every
-    worker it forks later, ignores it: the daemon alone stops them, by closing
-    the pool during its orderly shutdown.
-    """
-    from multiprocessing import forkserver
-
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    except (OSError, ValueError) as exc:  # no fork server on this platform: workers start another way
-        log.debug("fork server not started error=%s", exc)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _warm_up(fetcher: Any) -> None:
-    """Start the parser processes now rather than on the first document.
-
-    Starting them takes over a second, which would make the first dispatch
-    dropped after a (re)start miss the two-second promise.
-    """
-    pool = getattr(fetcher, "pool", None)
-    try:
-        if pool is not None and getattr(pool, "workers", 0) > 0:
-            pool.parse(b"warm up\n\nthe parser processes", origin="warm-up", source="warm-up")
-    except Exception as exc:  # a failed warm-up only costs the first parse its speed
-        log.debug("parser warm-up failed error=%s", exc)
 
 
 def _ignore_path(trigger: Callable[[str], None], name: str, *_path: Any) -> None:

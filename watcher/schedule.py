@@ -9,7 +9,10 @@ delayed by more than that is skipped: the next one is already due).
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,10 +34,10 @@ class _SharedPool(BasePoolExecutor):  # type: ignore[misc]
         pass
 
 
-def build_scheduler(pipeline_pool: concurrent.futures.ThreadPoolExecutor) -> BackgroundScheduler:
-    """Jobs run on the daemon's pipeline thread by default; ``control`` is for the heartbeat."""
+def build_scheduler(pool: concurrent.futures.ThreadPoolExecutor) -> BackgroundScheduler:
+    """Jobs run in the daemon's own pool by default; ``control`` is for the watchdog heartbeat alone."""
     return BackgroundScheduler(
-        executors={"default": _SharedPool(pipeline_pool), "control": ThreadPoolExecutor(1)},
+        executors={"default": _SharedPool(pool), "control": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=UTC,
     )
@@ -81,3 +84,68 @@ def sync_source_jobs(
             replace_existing=True,
             misfire_grace_time=max(1, int(source.interval.total_seconds())),
         )
+
+
+class InFlight:
+    """The jobs running now, with a gate: for the watchdog, for config reloads and for shutdown.
+
+    Every job enters before its work and leaves after it. ``hold`` makes new
+    jobs wait at the gate (a config reload swaps the fetcher and notifier only
+    once ``drain`` saw no job running), ``close`` turns them away for good (at
+    shutdown, queued jobs then end at once while running ones finish).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._started: dict[int, tuple[float, bool]] = {}
+        self._seq = 0
+        self._held = False
+        self._closed = False
+
+    @contextmanager
+    def job(self, *, watched: bool = True) -> Iterator[bool]:
+        """``with inflight.job() as admitted:`` run the work only when ``admitted``.
+
+        ``watched`` jobs count for ``oldest``: those with a bounded duration.
+        """
+        with self._cond:
+            while self._held and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                admitted, token = False, 0
+            else:
+                self._seq += 1
+                admitted, token = True, self._seq
+                self._started[token] = (time.monotonic(), watched)
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                with self._cond:
+                    del self._started[token]
+                    self._cond.notify_all()
+
+    def oldest(self) -> float:
+        """Seconds the longest-running watched job has been running (0 when none runs)."""
+        with self._cond:
+            starts = [started for started, watched in self._started.values() if watched]
+        return time.monotonic() - min(starts) if starts else 0.0
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until no job runs; False if some job still ran after ``timeout`` seconds."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._started, timeout=max(0.0, timeout))
+
+    def hold(self) -> None:
+        with self._cond:
+            self._held = True
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,9 @@ class SystemdNotifier:
         return self.notify("WATCHDOG=1")
 
     def reloading(self) -> bool:
-        return self.notify("RELOADING=1", "STATUS=reloading configuration and rules")
+        # MONOTONIC_USEC lets systemd tell this reload from an earlier one (required by Type=notify-reload).
+        now_usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        return self.notify("RELOADING=1", f"MONOTONIC_USEC={now_usec}", "STATUS=reloading configuration and rules")
 
     def stopping(self) -> bool:
         return self.notify("STOPPING=1", "STATUS=stopping")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +83,16 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: int, l
     """
     verbosity = verbose - quiet
     setup_logging(verbosity, log_format)
+    # A one-shot command stopped with SIGTERM (a timeout, systemd, a shell's kill)
+    # unwinds like Ctrl-C, so open databases close and parser workers are reaped;
+    # `watcher run` installs its own handlers on top of this one.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     ctx.obj = Context(config_path=config_path, verbosity=verbosity, log_format=log_format)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def main() -> None:

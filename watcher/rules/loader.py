@@ -91,8 +91,12 @@ def load_yaml(text: str, file: str) -> Located:
         doc.problems.append(Problem(file, 1, 1, f"YAML error: {exc}"))
         return doc
     if node is None:
-        doc.data = []
-        doc.values[()] = (1, 1)
+        # An empty file is what an editor leaves between truncating and writing a
+        # file: accepting it as "no rules" would let a live reload drop every rule
+        # of that file mid-save. A file meant to hold no rules says so with [].
+        doc.problems.append(
+            Problem(file, 1, 1, "empty rules file: write a list of rules, or [] for a file with no rules")
+        )
         return doc
     seen: set[int] = set()
     constructor = yaml.SafeLoader("")

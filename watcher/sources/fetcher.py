@@ -126,6 +126,14 @@ class Fetcher:
             folder.record_files(store, result.files, iso(datetime.now(UTC)) or "")
             store.save_source_state(result.state, kind=result.kind, location=result.location)
 
+    def warm_up(self) -> None:
+        """Start the parser processes now rather than on the first document."""
+        self.pool.start()
+
+    def kill(self) -> None:
+        """Stop the parser processes at once (an exit past the shutdown grace)."""
+        self.pool.kill()
+
     def close(self) -> None:
         self.pool.close()
         with self._lock:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -20,7 +21,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ..errors import FormatError
+from ..errors import FormatError, SourceError
 from ..models import Item
 from .items import fill_language
 
@@ -73,9 +74,19 @@ def _parse_job(
     return ("ok", items, collect.records)
 
 
-def _warm_up() -> None:
-    """Import the parsers once per worker, not on the first real parse."""
+def _init_worker() -> None:
+    """Each worker: deaf to the terminal's Ctrl-C, parsers imported before the first document.
+
+    A terminal's Ctrl-C goes to the whole process group; a worker that took it
+    would die with a KeyboardInterrupt traceback in the middle of the daemon's
+    orderly shutdown, which closes the pool itself.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from . import formats  # noqa: F401
+
+
+def _noop() -> None:
+    """Submitted once per worker by ``start``: the executor starts processes on demand."""
 
 
 class ParsePool:
@@ -84,15 +95,27 @@ class ParsePool:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+        self._closing = False
 
     def _get(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
                 ctx = multiprocessing.get_context("forkserver")
-                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=ctx, initializer=_init_worker
+                )
                 for _ in range(self.workers):
-                    self._executor.submit(_warm_up)
+                    self._executor.submit(_noop)
             return self._executor
+
+    def start(self) -> None:
+        """Start the worker processes now, without waiting for them.
+
+        Starting them takes over a second, which the first document dropped
+        after a (re)start would otherwise pay, missing the two-second promise.
+        """
+        if self.workers > 0:
+            self._get()
 
     def _reset(self, executor: ProcessPoolExecutor) -> None:
         with self._lock:
@@ -130,6 +153,10 @@ class ParsePool:
             raise FormatError(f"parsing took longer than {self.timeout:.0f}s: {origin}") from None
         except BrokenProcessPool:
             self._reset(executor)
+            if self._closing:
+                # Stopped by our own shutdown, not by the document: a transient
+                # error, so a drop-folder file is read again at the next start.
+                raise SourceError(source, f"stopped while parsing {origin}") from None
             raise FormatError(f"the parser process died on this document: {origin}") from None
         for level, message in records:
             log.log(level, "%s", message)
@@ -138,7 +165,16 @@ class ParsePool:
         return fill_language(list(value))
 
     def close(self) -> None:
+        self._closing = True
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+
+    def kill(self) -> None:
+        """Kill the workers at once: for an exit that cannot wait for running parses."""
+        self._closing = True
+        with self._lock:
+            executor = self._executor
+        if executor is not None:
+            self._reset(executor)
