@@ -66,6 +66,20 @@ def test_evidence_explains_every_branch(seed_hits: dict[str, dict[str, object]])
     assert drone == ["188 drones", "188 drones de combat"]
 
 
+def test_the_starter_pack_fires_exactly_these_rules_on_the_seed(seed_hits: dict[str, dict[str, object]]) -> None:
+    # drone-attack-capital used to fire on "Kiev a annoncé" (the capital as the speaker, not the target).
+    assert sorted(seed_hits) == [
+        "ballistic-missile",
+        "drone-swarm",
+        "energy-strikes",
+        "hypersonic",
+        "nato-meeting",
+        "north-korea-russia",
+        "north-korean-troops",
+        "nuclear",
+    ]
+
+
 def test_every_hit_has_the_contract_keys(seed_hits: dict[str, dict[str, object]]) -> None:
     for hit in seed_hits.values():
         assert {"rule", "input", "item", "value", "negated", "evidence", "title", "severity", "id"} <= set(hit)
