@@ -20,6 +20,7 @@ import fastjsonschema
 from jsonschema import Draft202012Validator
 
 from ..config import parse_duration
+from ..errors import Problem
 from ..models import FIELDS, SEVERITIES, Rule
 from .lexicon import words
 from .loader import Located, Path_
@@ -141,6 +142,49 @@ def _schema_problems(doc: Located) -> set[int]:
         else:
             doc.problem(path, f"{dotted(path)}: {err.message}")
     return bad
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A rule id as written in a file, whether or not the rule is valid."""
+
+    id: str
+    file: str
+    line: int
+    column: int
+
+
+def declared_ids(doc: Located) -> list[Declared]:
+    """Every string id in the document, broken rules included.
+
+    Duplicates are checked on these, not on the valid rules only: otherwise a
+    second rule reusing the id of a broken first one goes unreported until the
+    first is fixed, and the user fixes one problem per run.
+    """
+    if not isinstance(doc.data, list):
+        return []
+    out = []
+    for i, raw in enumerate(doc.data):
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            line, col = doc.where((i,))
+            out.append(Declared(raw["id"], doc.file, line, col))
+    return out
+
+
+def duplicate_ids(ids: list[Declared], first_seen: dict[str, Declared]) -> tuple[list[Problem], set[int]]:
+    """Problems for ids already declared (``first_seen`` is updated), and the lines of the duplicates."""
+    problems: list[Problem] = []
+    lines: set[int] = set()
+    for d in ids:
+        prev = first_seen.get(d.id)
+        if prev is None:
+            first_seen[d.id] = d
+            continue
+        lines.add(d.line)
+        problems.append(
+            Problem(d.file, d.line, d.column, f"duplicate rule id {d.id!r} (first defined at {prev.file}:{prev.line})")
+        )
+    return problems, lines
 
 
 def parse_rules(doc: Located) -> list[Parsed]:
