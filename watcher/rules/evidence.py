@@ -14,6 +14,7 @@ the cap, and orders what is left by position, as a reader expects.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from ..models import FIELDS, Evidence
 from ..text import word_keys
@@ -77,6 +78,8 @@ def select(units: Sequence[Unit], cap: int = MAX_EVIDENCE) -> tuple[Evidence, ..
     "missiles" repeats "missile"); a second fills the room left with a second
     occurrence of a text at most, for its context, never a third.
     """
+    if len(units) == 1 and len(units[0]) <= cap:
+        return tuple(sorted(set(units[0]), key=_position))
     rep = _representatives(e for u in units for e in u)
     chosen: dict[Evidence, None] = {}
     shown: dict[str, int] = {}
@@ -96,5 +99,6 @@ def select(units: Sequence[Unit], cap: int = MAX_EVIDENCE) -> tuple[Evidence, ..
     return tuple(sorted(chosen, key=_position))
 
 
+@lru_cache(maxsize=4096)
 def _key(text: str) -> str:
     return " ".join(word_keys(text))
