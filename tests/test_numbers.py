@@ -155,6 +155,10 @@ VALUES = [
     ("between 100 and 150 drones", "drone", 100),
     ("deux à trois millions de personnes", "personne", 2_000_000),
     ("un ou deux drones", "drone", 1),
+    ("Il y a quelques drones", "drone", 2),
+    ("few drones", "drone", None),
+    ("Cinq à six cents morts", "mort", 500),
+    ("vingt à trente mille soldats", "soldat", 20_000),
 ]
 
 

@@ -161,8 +161,8 @@ class _Reader(Cursor):
                 return Quantity(2.0, 2.0, False, False, 2, i, end, i)
             j = i + 1
         word = self.norm(j)
-        if word not in SMALL or (word == "few" and j == i):
-            return None  # "few drones" says there were not many: no lower bound
+        if word not in SMALL or (word == "few") != (j > i):
+            return None  # "few drones" has no lower bound; French "il y a quelques jours" is no article
         most = SMALL[word]
         end = j + 1
         unit = 1.0
