@@ -89,3 +89,23 @@ def test_starter_pack_checks_clean() -> None:
     result = CliRunner().invoke(cli, ["rules", "check", str(ROOT / "rules")])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("OK: ")
+
+
+def test_notifications_show_every_branch_of_the_seed_hits() -> None:
+    """What a desk sees in an alert: the snippets built from the evidence name North Korea and Orechnik."""
+    from datetime import UTC, datetime
+
+    from watcher.models import Hit
+    from watcher.notify.messages import snippets
+    from watcher.rules import load_rules
+    from watcher.sources import read_inputs
+
+    rs = load_rules([ROOT / "rules"])
+    marked: dict[str, list[str]] = {}
+    for _, item in read_inputs([str(ROOT / "seeds")]):
+        for m in rs.match(item):
+            hit = Hit.from_match(rs.get(m.rule_id), item, m, datetime.now(UTC))
+            marked[m.rule_id] = [text for s in snippets(hit, item) for text, hl in s.pieces if hl]
+    assert "nord-coréens" in marked["north-korea-russia"]
+    assert "Orechnik" in marked["hypersonic"]
+    assert "188 drones" in marked["drone-swarm"]
