@@ -121,6 +121,11 @@ VALUES = [
     ("Storm Shadow 2 missiles", "missile", None),
     ("14 drones Shahed-131/136", "drone", 14),
     ("14 drones Shahed 136", "drone", 14),
+    ("Bayraktar TB 2 drones", "drone", None),
+    ("deux drones Bayraktar TB2", "drone", 2),
+    ("Iskander 9 missiles", "missile", None),
+    ("Kalibr 3 missiles", "missile", None),
+    ("Ukraine 200 drones", "drone", 200),
     ("Russia's 300 drones", "drone", 300),
     ("tu as vu 12 drones", "drone", 12),
     # money is never a count of anything but the currency itself
