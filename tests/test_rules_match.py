@@ -160,6 +160,12 @@ EVIDENCE: list[tuple[str, Any, list[str]]] = [
         ["188 drones de combat"],
     ),
     ("trois des quatre missiles", {"count": "missile", "at_least": 1}, ["quatre missiles"]),
+    # a plain mention is shown even after negated ones of the same word: the hit is not negated
+    (
+        "Sans charge nucléaire. Pas de nucléaire. Non au nucléaire. Une menace nucléaire.",
+        "nucléaire",
+        ["nucléaire", "nucléaire", "nucléaire"],
+    ),
     # both sides of a near: are shown
     ("Des drones ont visé Kiev cette nuit", {"near": ["drone", "Kiev"]}, ["drones", "Kiev"]),
     # the cap applies after the selection
@@ -175,6 +181,7 @@ def test_evidence_explains_the_decision(tmp_path: Path, text: str, when: Any, sh
     assert [e.start for e in m.evidence] == sorted(e.start for e in m.evidence)
     for e in m.evidence:
         assert text[e.start : e.end] == e.text
+    assert m.negated is all(e.negated for e in m.evidence)
 
 
 def test_fields_limit_where_rules_look(tmp_path: Path) -> None:

@@ -75,20 +75,21 @@ def select(units: Sequence[Unit], cap: int = MAX_EVIDENCE) -> tuple[Evidence, ..
     """At most ``cap`` spans that explain the hit, in reading order.
 
     A first pass takes only units that show a new text (compared as phrases are:
-    "missiles" repeats "missile"); a second fills the room left with a second
-    occurrence of a text at most, for its context, never a third.
+    "missiles" repeats "missile"; a negated mention differs from a plain one, so
+    a hit that is not negated always shows why); a second fills the room left
+    with a second occurrence of a text at most, for its context, never a third.
     """
     if len(units) == 1 and len(units[0]) <= cap:
         return tuple(sorted(set(units[0]), key=_position))
     rep = _representatives(e for u in units for e in u)
     chosen: dict[Evidence, None] = {}
-    shown: dict[str, int] = {}
+    shown: dict[tuple[str, bool], int] = {}
     for most in (1, REPEATS):
         for unit in units:
             new = [e for e in dict.fromkeys(rep[e] for e in unit) if e not in chosen]
             if not new or len(chosen) + len(new) > cap:
                 continue
-            keys = [_key(e.text) for e in new]
+            keys = [(_key(e.text), e.negated) for e in new]
             if all(shown.get(k, 0) >= most for k in keys):
                 continue
             for e, k in zip(new, keys, strict=True):
