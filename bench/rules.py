@@ -88,9 +88,7 @@ def make_items(n: int, rnd: random.Random) -> list[Item]:
             if r < 0.5:
                 parts.append(" ".join(rnd.choices(FILLER, k=rnd.randint(6, 14))) + ",")
             elif r < 0.65:
-                parts.append(
-                    f"{rnd.choice(NUMBERS)} {rnd.choice(NOUNS)}s {rnd.choice(ADJS)}s à {rnd.choice(PLACES)}."
-                )
+                parts.append(f"{rnd.choice(NUMBERS)} {rnd.choice(NOUNS)}s {rnd.choice(ADJS)}s à {rnd.choice(PLACES)}.")
             elif r < 0.75:
                 parts.append(f"{rnd.choice(DATES)}, {rnd.choice(NOUNS)} {rnd.choice(MODELS)}.")
             elif r < 0.9:
@@ -133,20 +131,14 @@ def write_rules(folder: Path, phrases: list[list[str]]) -> None:
             lines.append(f"  when: [{quoted}]")
     per_file = 200  # two lines per rule, 100 rules per file: a rule base split by topic
     for k in range(0, len(lines), per_file):
-        (folder / f"rules-{k // per_file:04d}.yaml").write_text(
-            "\n".join(lines[k : k + per_file]) + "\n", "utf-8"
-        )
+        (folder / f"rules-{k // per_file:04d}.yaml").write_text("\n".join(lines[k : k + per_file]) + "\n", "utf-8")
 
 
 def naive(phrases: list[list[str]], *, lower: bool) -> list[regex.Pattern[str]]:
     """One compiled regex per rule: case-insensitive, or over text lower-cased once per item."""
     if lower:
-        return [
-            regex.compile(r"\b(?:" + "|".join(regex.escape(p.lower()) for p in ps) + r")\b") for ps in phrases
-        ]
-    return [
-        regex.compile(r"\b(?:" + "|".join(regex.escape(p) for p in ps) + r")\b", regex.I) for ps in phrases
-    ]
+        return [regex.compile(r"\b(?:" + "|".join(regex.escape(p.lower()) for p in ps) + r")\b") for ps in phrases]
+    return [regex.compile(r"\b(?:" + "|".join(regex.escape(p) for p in ps) + r")\b", regex.I) for ps in phrases]
 
 
 def run_naive(patterns: list[regex.Pattern[str]], items: list[Item], *, lower: bool) -> float:
@@ -208,10 +200,7 @@ def main() -> None:
     items = make_items(n_items, random.Random(20241126))
     avg = sum(len(i.title) + len(i.body) for i in items) / len(items)
     print(f"{len(items)} items, {avg:.0f} characters on average; one core; whole engine (normalization,")
-    print(
-        "numbers, negation, evidence). naive: one regex per rule, /i = IGNORECASE, "
-        "/lower = text lower-cased once"
-    )
+    print("numbers, negation, evidence). naive: one regex per rule, /i = IGNORECASE, /lower = text lower-cased once")
     head = (
         "rules",
         "items/s",

@@ -21,6 +21,13 @@ EXPECTED: dict[str, list[str]] = {
     "duplicate-id": [
         "b.yaml:4:3: duplicate rule id 'drone-swarm' (first defined at tests/data/rules/invalid/duplicate-id/a.yaml:1)"
     ],
+    "duplicate-of-invalid-rule.yaml": [
+        "2:17: invalid regex 'Kh-(\\\\d+': missing ) at position 7",
+        "4:3: duplicate rule id 'drone-swarm' (first defined at "
+        "tests/data/rules/invalid/duplicate-of-invalid-rule.yaml:1)",
+        "9:13: severity: 'urgent' is not one of info, low, medium, high, critical",
+        "11:3: duplicate rule id 'other' (first defined at tests/data/rules/invalid/duplicate-of-invalid-rule.yaml:7)",
+    ],
     "invalid-regex.yaml": ["3:12: invalid regex 'Kh-(\\\\d+': missing ) at position 7"],
     "bad-duration.yaml": ["3:13: cooldown: expected a duration like '30s', '5m', '6h' or '2d', got '6 hours'"],
     "contradictory-bounds.yaml": ["3:5: contradictory bounds: no number satisfies at_least: 100, at_most: 50"],

@@ -79,6 +79,20 @@ NEGATION = [
     ("pas de commentaire, mais une frappe nucléaire a eu lieu", "nucléaire", False),
     ("de type Shahed et non identifiés", "Shahed", False),
     ("Il n'a pas confirmé hier soir la frappe des forces nucléaires", "nucléaire", False),
+    # pronoun and adverb cues (QA audit, issue 3)
+    ("Nobody was killed in the attack.", "killed", True),
+    ("No one was killed in the attack.", "killed", True),
+    ("None were injured.", "injured", True),
+    ("Neither soldiers nor civilians were wounded.", "wounded", True),
+    ("Personne n'a été blessé.", "blessé", True),
+    ("Personne ne a été tué", "tué", True),
+    ("Aucune victime n'est à déplorer", "victime", True),
+    ("Aucun blessé n'est à déplorer", "blessé", True),
+    ("Rien n'indique une frappe nucléaire", "nucléaire", True),
+    ("La Russie n'a jamais mené de frappe nucléaire", "nucléaire", True),
+    ("Une personne a été blessée.", "blessé", False),
+    ("Deux personnes ont été tuées, personne ne le conteste.", "tué", False),
+    ("Nobody knows why, but two people were killed.", "killed", False),
 ]
 
 
@@ -111,9 +125,63 @@ def test_mixed_evidence_is_not_negated(tmp_path: Path) -> None:
 
 
 def test_nested_and_overlapping_phrases_are_all_found(tmp_path: Path) -> None:
-    m = fire(tmp_path, "des drones kamikazes", ["drone", "drone kamikaze", "kamikaze"])
+    text = "des drones kamikazes"
+    for phrase in ("drone", "drone kamikaze", "kamikaze"):
+        assert fire(tmp_path, text, {"all": [phrase]}) is not None, phrase
+    rs = ruleset(tmp_path, [{"id": "a", "when": "drone"}, {"id": "b", "when": "drone kamikaze"}])
+    assert sorted(m.rule_id for m in rs.match(Item(source="s", guid="1", body=text))) == ["a", "b"]
+    # The evidence shows the longest of the nested spans once, not every piece of it.
+    m = fire(tmp_path, text, ["drone", "drone kamikaze", "kamikaze"])
     assert m is not None
-    assert [e.text for e in m.evidence] == ["drones kamikazes", "drones", "kamikazes"]
+    assert [e.text for e in m.evidence] == ["drones kamikazes"]
+
+
+RUSSIA = "La Russie et le Kremlin. " + "Un missile russe, dit Poutine. " * 20
+# (text, condition, the evidence texts shown, in reading order): evidence explains the decision.
+EVIDENCE: list[tuple[str, Any, list[str]]] = [
+    # every all: member is shown, however often the others occur before it
+    (
+        RUSSIA + "Des soldats nord-coréens.",
+        {"all": [["Corée du Nord", "nord-coréen"], ["Russie", "russe", "Poutine"], ["missile", "soldat"]]},
+        ["Russie", "missile", "russe", "Poutine", "missile", "russe", "soldats", "nord-coréens"],
+    ),
+    # a branch that held once is shown next to a branch that held twenty times
+    (RUSSIA + "Le missile Orechnik.", ["missile", "Orechnik"], ["missile", "missile", "Orechnik"]),
+    # the count's span (with its value) is kept first, whatever the position
+    (
+        "Kiev. " * 12 + "Puis 188 drones.",
+        {"all": ["Kiev", {"count": "drone", "at_least": 100}]},
+        ["Kiev", "Kiev", "188 drones"],
+    ),
+    # nested spans collapse to the longest; the same start does not show twice
+    (
+        "un nombre record de 188 drones de combat",
+        {"count": ["drone", "drone de combat"], "at_least": 1},
+        ["188 drones de combat"],
+    ),
+    ("trois des quatre missiles", {"count": "missile", "at_least": 1}, ["quatre missiles"]),
+    # a plain mention is shown even after negated ones of the same word: the hit is not negated
+    (
+        "Sans charge nucléaire. Pas de nucléaire. Non au nucléaire. Une menace nucléaire.",
+        "nucléaire",
+        ["nucléaire", "nucléaire", "nucléaire"],
+    ),
+    # both sides of a near: are shown
+    ("Des drones ont visé Kiev cette nuit", {"near": ["drone", "Kiev"]}, ["drones", "Kiev"]),
+    # the cap applies after the selection
+    (" ".join(f"mot{i}" for i in range(30)), [f"mot{i}" for i in range(30)], [f"mot{i}" for i in range(8)]),
+]
+
+
+@pytest.mark.parametrize(("text", "when", "shown"), EVIDENCE)
+def test_evidence_explains_the_decision(tmp_path: Path, text: str, when: Any, shown: list[str]) -> None:
+    m = fire(tmp_path, text, when)
+    assert m is not None
+    assert [e.text for e in m.evidence] == shown
+    assert [e.start for e in m.evidence] == sorted(e.start for e in m.evidence)
+    for e in m.evidence:
+        assert text[e.start : e.end] == e.text
+    assert m.negated is all(e.negated for e in m.evidence)
 
 
 def test_fields_limit_where_rules_look(tmp_path: Path) -> None:

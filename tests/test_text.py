@@ -38,6 +38,8 @@ def test_fold_for_search(text: str, expected: str) -> None:
         ("batterie", "batteries"),
         ("battery", "batteries"),
         ("tué", "tuées"),
+        ("blessé", "blessée"),
+        ("blessé", "blessées"),
         ("nord-coréen", "Nord Coréens"),
         ("l'Ukraine", "Ukraine"),
         ("l’Ukraine", "UKRAINE"),

@@ -129,8 +129,11 @@ def stem(word: str) -> str:
             w = w[:-2] + "y"
         elif w.endswith("au") and not w.endswith("eau"):
             w = w[:-2] + "al"
-        elif w.endswith(("che", "she", "sse", "xe", "ze")) or (w.endswith("ee") and len(w) > 3):
-            w = w[:-1]  # "-ee": French feminine participle, "tuée" ~ "tué"
+        else:
+            if w.endswith("ee") and len(w) > 3:
+                w = w[:-1]  # French feminine participle: "tuée" ~ "tué", "blessée" ~ "blessé"
+            if w.endswith(("che", "she", "sse", "xe", "ze")):
+                w = w[:-1]
     if len(_STEM_CACHE) < 200_000:
         _STEM_CACHE[word] = w
     return w

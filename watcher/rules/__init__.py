@@ -23,7 +23,7 @@ from ..errors import Problem, RulesError
 from ..models import FIELDS, Item, Match, Rule
 from .loader import load_yaml
 from .matcher import Matcher
-from .validate import Example, Parsed, parse_rules, schema
+from .validate import Declared, Example, Parsed, declared_ids, duplicate_ids, parse_rules, schema
 
 __all__ = ["RuleSet", "check_rules", "load_rules", "rule_files", "schema"]
 
@@ -111,11 +111,11 @@ def rule_files(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-_CACHE: OrderedDict[tuple[str, bytes], tuple[list[Parsed], list[Problem]]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, bytes], tuple[list[Parsed], list[Problem], list[Declared]]] = OrderedDict()
 _CACHE_SIZE = 4096
 
 
-def _parse_file(name: str, text: str, data: bytes) -> tuple[list[Parsed], list[Problem]]:
+def _parse_file(name: str, text: str, data: bytes) -> tuple[list[Parsed], list[Problem], list[Declared]]:
     """Parse one file, reusing the result for a file whose content has not changed.
 
     Parsing YAML is most of the cost of loading rules (about 1 s per 10,000
@@ -129,7 +129,7 @@ def _parse_file(name: str, text: str, data: bytes) -> tuple[list[Parsed], list[P
         return hit
     doc = load_yaml(text, name)
     rules = parse_rules(doc)
-    result = (rules, sorted(doc.problems, key=lambda p: (p.line, p.column)))
+    result = (rules, sorted(doc.problems, key=lambda p: (p.line, p.column)), declared_ids(doc))
     _CACHE[key] = result
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -140,7 +140,7 @@ def _load(paths: Sequence[Path]) -> tuple[list[Parsed], list[Problem], str]:
     problems: list[Problem] = []
     parsed: list[Parsed] = []
     digest = hashlib.sha256()
-    first_seen: dict[str, Parsed] = {}
+    first_seen: dict[str, Declared] = {}
     for f in rule_files(paths):
         name = str(f)
         try:
@@ -157,22 +157,10 @@ def _load(paths: Sequence[Path]) -> tuple[list[Parsed], list[Problem], str]:
         except UnicodeDecodeError as exc:
             problems.append(Problem(name, 1, 1, f"not UTF-8 text (byte {exc.start})"))
             continue
-        rules, file_problems = _parse_file(name, text, data)
-        problems.extend(file_problems)
-        for p in rules:
-            prev = first_seen.get(p.rule.id)
-            if prev is not None:
-                problems.append(
-                    Problem(
-                        name,
-                        p.line,
-                        p.column,
-                        f"duplicate rule id {p.rule.id!r} (first defined at {prev.rule.file}:{prev.line})",
-                    )
-                )
-                continue
-            first_seen[p.rule.id] = p
-            parsed.append(p)
+        rules, file_problems, ids = _parse_file(name, text, data)
+        duplicates, lines = duplicate_ids(ids, first_seen)
+        problems.extend(sorted([*file_problems, *duplicates], key=lambda p: (p.line, p.column)))
+        parsed.extend(p for p in rules if p.line not in lines)
     return parsed, problems, digest.hexdigest()[:16]
 
 

@@ -18,8 +18,7 @@ MONTHS = words(
     "jan feb mar apr jun jul aug sep sept oct nov dec janv fev avr juil"
 )
 WEEKDAYS = words(
-    "lundi mardi mercredi jeudi vendredi samedi dimanche "
-    "monday tuesday wednesday thursday friday saturday sunday"
+    "lundi mardi mercredi jeudi vendredi samedi dimanche monday tuesday wednesday thursday friday saturday sunday"
 )
 TIME_AFTER = words("h heure heures gmt utc cet cest est edt pst bst am pm hrs")
 AGE_PREV = words("age agee agees ages aged")
@@ -50,6 +49,23 @@ VAGUE = {
     "millions": 1_000_000, "milliards": 1_000_000_000, "dozens": 12, "tens": 10, "scores": 20,
     "hundreds": 100, "thousands": 1000, "billions": 1_000_000_000,
 }  # fmt: skip
+# Model names: a number right after one ("Shahed 136", "Tu 95", "Storm Shadow 2") is a designator.
+# The short ones (<= 3 letters) count only when capitalized as written: "Tu 95", not French "tu".
+MODELS = words(
+    """shahed geran iskander kinjal kinzhal kalibr kh s tu su mig f patriot himars atacms taurus tb bayraktar
+    tochka zircon tsirkon oreshnik orechnik kn x tomahawk shadow scalp lancet grad smerch uragan buk tor
+    pantsir nasams iris leopard abrams bradley challenger mi ka yak mirage rafale gripen"""
+)
+# Money is never a count of anything but itself: "$500 million drone contract" is not 500 million drones.
+CURRENCY_SIGNS = frozenset("$€£¥₽₴")
+CURRENCY_CODES = words("usd eur gbp rub uah chf cny jpy")
+CURRENCIES = CURRENCY_CODES | words(
+    """dollar dollars euro euros livre livres pound pounds sterling hryvnia hryvnias hryvnas hryvnya grivna
+    grivnas rouble roubles ruble rubles yen yuan franc francs"""
+)
+# Vague small plurals: "plusieurs drones" is at least two, "quelques drones" two to nine.
+SMALL = {"plusieurs": 0, "several": 0, "quelques": 9, "few": 9}  # word -> highest multiple (0: no limit)
+HALF = words("half demi")
 COUNT_DETERMINERS = words("les des ces nos leurs the these those its their his her our")
 VAGUE_DET = words("des les plusieurs quelques several many de")
 OF = words("de of d")
@@ -87,7 +103,9 @@ LINKS: list[tuple[str, ...]] = sorted(
     key=len, reverse=True,
 )  # fmt: skip
 
-NEGATIONS = words("sans pas aucun aucune ni non jamais no not without never nor none")
+NEGATIONS = words("sans pas aucun aucune ni non jamais rien no not without never nor none nobody neither nothing")
+# Negates only when "ne" follows: "personne n'a été blessé", not "une personne a été blessée".
+NEGATIONS_WITH_NE = words("personne nul nulle")
 # "not only", "pas seulement", "sans doute", "no more than": the cue does not deny what follows.
 NOT_NEGATING = words("seulement only just moins plus more less fewer longer doute loin que")
 # Function words: never a modifier between a number and its term ("188 attaques de drones" is not 188 drones).

@@ -73,9 +73,7 @@ def load_yaml(text: str, file: str) -> Located:
     doc = Located(file)
     depth = _flow_depth(text)
     if depth > MAX_DEPTH:
-        doc.problems.append(
-            Problem(file, 1, 1, f"YAML nested {depth} levels deep; rule files allow {MAX_DEPTH}")
-        )
+        doc.problems.append(Problem(file, 1, 1, f"YAML nested {depth} levels deep; rule files allow {MAX_DEPTH}"))
         return doc
     try:
         loader = _Loader(text)
@@ -109,17 +107,13 @@ def load_yaml(text: str, file: str) -> Located:
         if len(path) > MAX_DEPTH:
             ok[0] = False
             line, col = _pos(n)
-            doc.problems.append(
-                Problem(file, line, col, f"YAML nested too deep; rule files allow {MAX_DEPTH} levels")
-            )
+            doc.problems.append(Problem(file, line, col, f"YAML nested too deep; rule files allow {MAX_DEPTH} levels"))
             return None
         if id(n) in seen:
             ok[0] = False
             line, col = _alias_position(text, n)
             doc.problems.append(
-                Problem(
-                    file, line, col, "YAML aliases (*name) are not allowed in rule files; write the value out"
-                )
+                Problem(file, line, col, "YAML aliases (*name) are not allowed in rule files; write the value out")
             )
             return None
         if n.tag not in _SAFE_TAGS:
@@ -139,9 +133,7 @@ def load_yaml(text: str, file: str) -> Located:
                 if knode.tag == "tag:yaml.org,2002:merge":
                     ok[0] = False
                     line, col = _pos(knode)
-                    doc.problems.append(
-                        Problem(file, line, col, "YAML merge keys (<<) are not allowed in rule files")
-                    )
+                    doc.problems.append(Problem(file, line, col, "YAML merge keys (<<) are not allowed in rule files"))
                     continue
                 if knode.tag not in _SAFE_TAGS or not isinstance(knode, yaml.ScalarNode):
                     ok[0] = False
@@ -152,17 +144,13 @@ def load_yaml(text: str, file: str) -> Located:
                 if isinstance(key, str) and key == "<<":
                     ok[0] = False
                     line, col = _pos(knode)
-                    doc.problems.append(
-                        Problem(file, line, col, "YAML merge keys (<<) are not allowed in rule files")
-                    )
+                    doc.problems.append(Problem(file, line, col, "YAML merge keys (<<) are not allowed in rule files"))
                     continue
                 if key in out:
                     ok[0] = False
                     line, col = _pos(knode)
                     first = doc.keys[(*path, key)][0]
-                    doc.problems.append(
-                        Problem(file, line, col, f"duplicate key {key!r} (first set on line {first})")
-                    )
+                    doc.problems.append(Problem(file, line, col, f"duplicate key {key!r} (first set on line {first})"))
                     continue
                 doc.keys[(*path, key)] = _pos(knode)
                 out[key] = build(vnode, (*path, key))

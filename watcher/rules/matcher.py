@@ -22,14 +22,14 @@ import ahocorasick
 from ..models import FIELDS, Evidence, Item, Match, Rule
 from ..text import Token, is_clause_break, tokenize
 from .conditions import AllOf, AnyOf, Condition, Count, Near, Not, Phrase, Regex, needs_terms
-from .lexicon import NEGATIONS, NOT_NEGATING, NUMBER_WORDS, STOP
+from .evidence import Unit, by_value, interleave, select
+from .lexicon import CURRENCIES, NEGATIONS, NEGATIONS_WITH_NE, NOT_NEGATING, NUMBER_WORDS, STOP
 from .numbers import Quantity, link_after, link_before, read_quantities, safe_start
 
 log = logging.getLogger(__name__)
 
 MAX_GAP = 3  # modifier words allowed between a number and its term: "67 long-range drones"
 NEG_WINDOW = 4  # a negation cue governs a phrase this many words ahead: "il n'y a pas eu de victimes"
-MAX_EVIDENCE = 20
 QUANTITY_WINDOW = 16  # words before a count term searched for its number: gap, "X des Y", qualifiers
 
 
@@ -91,11 +91,10 @@ class _Field:
             if tok.elided:
                 continue
             seen += 1
-            if tok.norm in NEGATIONS:
-                nxt = toks[j + 1].norm if j + 1 < len(toks) else ""
-                if nxt not in NOT_NEGATING:
-                    result = True
-                    break
+            nxt = toks[j + 1].norm if j + 1 < len(toks) else ""
+            if (tok.norm in NEGATIONS and nxt not in NOT_NEGATING) or (tok.norm in NEGATIONS_WITH_NE and nxt == "ne"):
+                result = True
+                break
         self._neg[i] = result
         return result
 
@@ -167,9 +166,7 @@ class Matcher:
             term_words = self._term_words
             for end, (tid, length) in self._automaton.iter(" " + " ".join(words) + " "):
                 widx = bisect_left(wstart, end - length + 2)
-                occ.setdefault(tid, []).append(
-                    Occ(fld, word_tokens[widx], word_tokens[widx + term_words[tid] - 1])
-                )
+                occ.setdefault(tid, []).append(Occ(fld, word_tokens[widx], word_tokens[widx + term_words[tid] - 1]))
         return occ, fields
 
     def match(self, item: Item) -> list[Match]:
@@ -192,31 +189,20 @@ class Matcher:
                 continue
             if not ok:
                 continue
-            evidence = _dedupe(evidence)
-            values = [e.value for e in evidence if e.value is not None]
+            spans = {e for unit in evidence for e in unit}
+            values = [e.value for e in spans if e.value is not None]
             out.append(
                 Match(
                     rule_id=rule.id,
                     value=max(values) if values else None,
-                    negated=bool(evidence) and all(e.negated for e in evidence),
-                    evidence=tuple(evidence[:MAX_EVIDENCE]),
+                    negated=bool(spans) and all(e.negated for e in spans),
+                    evidence=select(evidence),
                 )
             )
         return out
 
     def term_id(self, phrase: Phrase) -> int:
         return self._term_ids[phrase.key]
-
-
-def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
-    seen: set[tuple[str, int, int]] = set()
-    out = []
-    for e in sorted(evidence, key=lambda e: (FIELDS.index(e.field), e.start, -e.end)):
-        k = (e.field, e.start, e.end)
-        if k not in seen:
-            seen.add(k)
-            out.append(e)
-    return out
 
 
 class _Eval:
@@ -234,29 +220,28 @@ class _Eval:
         found = self.occ.get(self.m.term_id(phrase), ())
         return [o for o in found if o.field.name in self.names]
 
-    def eval(self, c: Condition) -> tuple[bool, list[Evidence]]:
+    def eval(self, c: Condition) -> tuple[bool, list[Unit]]:
+        """Whether ``c`` holds, and its evidence in the order it best explains the hit (evidence.py)."""
         if isinstance(c, Phrase):
             ev = [o.field.evidence(o.first, o.last) for o in self.occurrences(c)]
             if self.rule.ignore_negated:
                 ev = [e for e in ev if not e.negated]
-            return bool(ev), ev
+            return bool(ev), [(e,) for e in ev]
         if isinstance(c, AnyOf):
-            out: list[Evidence] = []
-            ok = False
+            held = []
             for x in c.items:
                 x_ok, x_ev = self.eval(x)
                 if x_ok:
-                    ok = True
-                    out.extend(x_ev)
-            return ok, out
+                    held.append(x_ev)
+            return bool(held), interleave(held)
         if isinstance(c, AllOf):
-            out = []
+            held = []
             for x in c.items:
                 x_ok, x_ev = self.eval(x)
                 if not x_ok:
                     return False, []
-                out.extend(x_ev)
-            return True, out
+                held.append(x_ev)
+            return True, interleave(held)
         if isinstance(c, Not):
             x_ok, _ = self.eval(c.item)
             return not x_ok, []
@@ -268,10 +253,10 @@ class _Eval:
             return self.regex(c)
         raise TypeError(f"unknown condition {c!r}")
 
-    def near(self, c: Near) -> tuple[bool, list[Evidence]]:
+    def near(self, c: Near) -> tuple[bool, list[Unit]]:
         firsts = [o for p in c.first.phrases() for o in self.occurrences(p)]
         seconds = [o for p in c.second.phrases() for o in self.occurrences(p)]
-        out: list[Evidence] = []
+        out: list[Unit] = []
         for a in firsts:
             for b in seconds:
                 if a.field is not b.field:
@@ -288,10 +273,10 @@ class _Eval:
                 ea, eb = a.field.evidence(a.first, a.last), b.field.evidence(b.first, b.last)
                 if self.rule.ignore_negated and (ea.negated or eb.negated):
                     continue
-                out.extend((ea, eb))
+                out.append((ea, eb))
         return bool(out), out
 
-    def regex(self, c: Regex) -> tuple[bool, list[Evidence]]:
+    def regex(self, c: Regex) -> tuple[bool, list[Unit]]:
         out: list[Evidence] = []
         for fld in self.fields:
             try:
@@ -315,9 +300,9 @@ class _Eval:
                 out.append(Evidence(fld.name, s, e, fld.text[s:e], None, _negated_at(fld, s)))
         if self.rule.ignore_negated:
             out = [e for e in out if not e.negated]
-        return bool(out), out
+        return bool(out), [(e,) for e in out]
 
-    def count(self, c: Count) -> tuple[bool, list[Evidence]]:
+    def count(self, c: Count) -> tuple[bool, list[Unit]]:
         out: list[Evidence] = []
         for phrase in c.terms:
             for o in self.occurrences(phrase):
@@ -328,7 +313,7 @@ class _Eval:
                     if self.rule.ignore_negated and ev.negated:
                         continue
                     out.append(ev)
-        return bool(out), out
+        return bool(out), by_value((e,) for e in out)
 
 
 def _negated_at(fld: _Field, offset: int) -> bool:
@@ -340,7 +325,7 @@ def _negated_at(fld: _Field, offset: int) -> bool:
 
 def _modifier(tok: Token) -> bool:
     n = tok.norm
-    return n.isalpha() and n not in STOP and n not in NUMBER_WORDS and n not in NEGATIONS
+    return n.isalpha() and n not in STOP and n not in NUMBER_WORDS and n not in NEGATIONS and n not in CURRENCIES
 
 
 def quantities_for(fld: _Field, first: int) -> list[Quantity]:

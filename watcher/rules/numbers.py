@@ -1,222 +1,48 @@
 """Reading quantities out of wire text, as a desk editor would.
 
-A quantity is an interval, not a number, because wires hedge: "plus de 200"
-says the count is above 200, "près de 300" says it is just under 300, "des
-milliers" says at least two thousand. A rule bound holds only when the interval
-*guarantees* it (``Quantity.satisfies``), so "plus d'une douzaine" never passes
-``at_least: 20`` and "almost 300" never passes ``at_least: 300``.
+A quantity is an interval (``quantity.py``): the reader below says what the
+text guarantees, the rule bounds are checked there.
 
-Numbers that are not counts (dates, years, times, ages, percentages, digits of
-model designators such as Shahed-131/136 or Kh-59) are recognised here and never
-become quantities. ``text2num`` reads compound number words; this module handles
-what it leaves out: digit groups, decimals with scale words, collectives, vague
-plurals and qualifiers.
+Numbers that are not counts (dates, years, times, ages, percentages, money,
+digits of model designators such as Shahed-131/136 or Kh-59) are turned away
+by the cursor this reader builds on (``notcount.py``). ``text2num`` reads
+compound number words; this module handles what it leaves out: digit groups,
+decimals with scale words, collectives, halves, vague plurals, ranges and
+qualifiers.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from text_to_num import text2num
 
 from ..text import Token, is_clause_break
 from .lexicon import (
-    AGE_PREV,
     ARTICLES,
     COLLECTIVES,
-    COUNT_DETERMINERS,
+    HALF,
     JOINERS,
     LINKS,
-    MONTHS,
     NUMBER_WORDS,
     OF,
-    PERCENT,
     QUALIFIERS,
     SCALES,
-    TIME_AFTER,
-    UNITS_EN,
+    SMALL,
     VAGUE,
     VAGUE_DET,
-    WEEKDAYS,
 )
+from .notcount import Cursor
+from .quantity import INF, Bounds, Quantity, whole
 
 __all__ = ["Bounds", "Quantity", "read_quantities"]
 
-INF = math.inf
+RANGE_OPENERS = frozenset(("de", "from", "entre", "between"))  # part of the span: "de 100 à 150 drones"
 MAX_NUMBER_WORDS = 12  # "deux cent quatre-vingt-dix-sept mille trois cent ..." never needs more
 
 
-@dataclass(frozen=True, slots=True)
-class Bounds:
-    at_least: float | None = None
-    more_than: float | None = None
-    at_most: float | None = None
-    less_than: float | None = None
-    equals: float | None = None
-
-    def contradiction(self) -> str | None:
-        """Why no number can satisfy these bounds together, or None."""
-        lo, lo_open, hi, hi_open = -INF, False, INF, False
-        for v, is_open in ((self.at_least, False), (self.more_than, True), (self.equals, False)):
-            if v is not None and (v > lo or (v == lo and is_open)):
-                lo, lo_open = v, is_open
-        for v, is_open in ((self.at_most, False), (self.less_than, True), (self.equals, False)):
-            if v is not None and (v < hi or (v == hi and is_open)):
-                hi, hi_open = v, is_open
-        if lo > hi or (lo == hi and (lo_open or hi_open)):
-            return "contradictory bounds: no number satisfies " + self.describe()
-        return None
-
-    def describe(self) -> str:
-        names = ("at_least", "more_than", "at_most", "less_than", "equals")
-        return ", ".join(f"{n}: {_fmt(getattr(self, n))}" for n in names if getattr(self, n) is not None)
-
-
-def _fmt(v: float | None) -> str:
-    return str(int(v)) if v is not None and float(v).is_integer() else str(v)
-
-
-@dataclass(frozen=True, slots=True)
-class Quantity:
-    """What the text guarantees about a count: every value in [low, high] (open ends excluded)."""
-
-    low: float
-    high: float
-    low_open: bool
-    high_open: bool
-    value: int | float  # the number as written ("plus de 200" -> 200, "des milliers" -> 2000)
-    start: int  # token index of the first token (qualifier included)
-    end: int  # token index just past the quantity (a trailing "de"/"of" included)
-    num_start: int  # token index where the number itself starts (after any qualifier)
-
-    def satisfies(self, b: Bounds) -> bool:
-        lo, hi, lo_open, hi_open = self.low, self.high, self.low_open, self.high_open
-        # Counts are whole: "more than 199" guarantees 200.
-        if lo_open and lo != INF and float(lo).is_integer():
-            lo, lo_open = lo + 1, False
-        if hi_open and hi != INF and float(hi).is_integer():
-            hi, hi_open = hi - 1, False
-        if b.at_least is not None and lo < b.at_least:
-            return False
-        if b.more_than is not None and not (lo > b.more_than or (lo == b.more_than and lo_open)):
-            return False
-        if b.at_most is not None and hi > b.at_most:
-            return False
-        if b.less_than is not None and not (hi < b.less_than or (hi == b.less_than and hi_open)):
-            return False
-        return not (b.equals is not None and not (lo == hi == b.equals and not lo_open and not hi_open))
-
-
-def _num(v: float) -> int | float:
-    return int(v) if float(v).is_integer() else v
-
-
-def _point(v: float, start: int, end: int) -> Quantity:
-    return Quantity(v, v, False, False, _num(v), start, end, start)
-
-
-class _Reader:
-    def __init__(self, tokens: Sequence[Token], text: str) -> None:
-        self.t = tokens
-        self.text = text
-        self.n = len(tokens)
-
-    def norm(self, i: int) -> str:
-        return self.t[i].norm if 0 <= i < self.n else ""
-
-    def raw(self, i: int) -> str:
-        tok = self.t[i]
-        return self.text[tok.start : tok.end]
-
-    def joined(self, i: int) -> bool:
-        """Token i follows token i-1 with only spaces between (same clause)."""
-        return 0 < i < self.n and not is_clause_break(self.t[i].sep)
-
-    # -- the forms ---------------------------------------------------------------------------------
-
-    def digits(self, i: int) -> tuple[float, int, bool] | None:
-        """A digit number at i: (value, end, grouped) with thousands groups and decimals merged."""
-        t = self.t
-        if not t[i].norm.isdigit():
-            return None
-        s = t[i].norm
-        j = i + 1
-        grouped = False
-        while j < self.n and t[j].norm.isdigit() and len(t[j].norm) == 3 and len(s.replace(".", "")) <= 3 * 5:
-            sep = t[j].sep
-            if sep in (" ", "\u00a0", "\u202f", "\u2009") or (sep in (".", ",") and "." not in s):
-                s += t[j].norm
-                grouped = True
-                j += 1
-            else:
-                break
-        value = float(s)
-        if not grouped and j < self.n and t[j].sep in (",", ".") and t[j].norm.isdigit():
-            nxt = self.norm(j + 1)
-            if len(t[j].norm) != 3 or nxt in SCALES:  # "1,5 million", "2.3 billion"
-                value = float(f"{s}.{t[j].norm}")
-                j += 1
-        return value, j, grouped
-
-    def not_a_count(self, i: int, end: int, value: float, grouped: bool) -> bool:
-        """Dates, years, times, ages, percentages and model designators are never counts."""
-        t = self.t
-        prev = self.norm(i - 1)
-        nxt = self.norm(end) if end < self.n else ""
-        nsep = t[end].sep if end < self.n else ""
-        sep = t[i].sep
-        # Model designators: Shahed-131/136, X-59, Kh-59, F-16, and the 136 of 131/136.
-        if i > 0 and sep in ("-", "/", "‑") and (not t[i - 1].norm.isdigit() or self._designator(i - 1)):
-            return True
-        if (
-            nsep in ("-", "‑")
-            and nxt.isalpha()
-            and nxt not in ("year", "years", "an", "ans")
-            and not (end + 1 < self.n and t[end + 1].norm in ("year", "years"))
-        ):
-            return nxt not in UNITS_EN and len(nxt) <= 2  # "9-M"
-        # Dates: "mardi 26 novembre", "November 26", "21 au mercredi 22 novembre", "21-22 novembre".
-        if (nxt in MONTHS and self.joined(end)) or ((prev in MONTHS or prev in WEEKDAYS) and self.joined(i)):
-            return True
-        if nxt in ("au", "a", "to", "et", "and", "-") or nsep.strip() in ("-", "–"):
-            k = end + 1 if nxt in ("au", "a", "to", "et", "and") else end
-            if self.norm(k) in WEEKDAYS:
-                k += 1
-            if self.norm(k).isdigit() and self.norm(k + 1) in MONTHS:
-                return True
-        # Times: "3 a.m.", "0000 GMT", "15:30", "10 h 30".
-        if nxt in TIME_AFTER or (nxt in ("a", "p") and self.norm(end + 1) == "m" and t[end + 1].sep == "."):
-            return True
-        if nsep == ":" and nxt.isdigit():
-            return True
-        if sep == ":" and prev.isdigit():
-            return True
-        # Ages: "71-year-old", "aged 71", "âgé de 71 ans".
-        if nxt in ("year", "years", "yr") and (nsep in ("-", "‑") or self.norm(end + 1) == "old"):
-            return True
-        if prev in AGE_PREV or (prev == "de" and self.norm(i - 2) in AGE_PREV):
-            return True
-        # Percentages: "20 %", "20 pour cent", "20 per cent".
-        if "%" in nsep or nxt in PERCENT or (nxt in ("pour", "per") and self.norm(end + 1) == "cent"):
-            return True
-        if end < self.n and self.text[t[end - 1].end : t[end - 1].end + 2].strip().startswith("%"):
-            return True
-        # Years: a bare 1900-2100, unless a qualifier or a determiner says it is a count
-        # ("plus de 2000 drones", "les 2000 soldats").
-        return (
-            not grouped
-            and value.is_integer()
-            and 1900 <= value <= 2100
-            and len(t[i].norm) == 4
-            and prev not in COUNT_DETERMINERS
-            and self._qualifier(i) is None
-        )
-
-    def _designator(self, i: int) -> bool:
-        return i > 0 and self.t[i].sep in ("-", "/") and not self.t[i - 1].norm.isdigit()
-
+class _Reader(Cursor):
     def words(self, i: int) -> tuple[float, int] | None:
         """Number words at i ("cent quatre-vingt-huit", "twenty-one", "un", "a")."""
         t = self.t
@@ -254,20 +80,6 @@ class _Reader:
                     continue
         return None
 
-    def _qualifier(self, i: int) -> tuple[str, int] | None:
-        """The qualifier ending just before token i: (kind, start)."""
-        if i <= 0:
-            return None
-        for words, kind in _QUALIFIERS_BY_LAST.get(self.t[i - 1].norm, ()):
-            k = len(words)
-            if i - k < 0:
-                continue
-            if all(self.t[i - k + m].norm == words[m] for m in range(k)) and all(
-                self.joined(i - k + m + 1) for m in range(k)
-            ):
-                return kind, i - k
-        return None
-
     def base(self, i: int) -> Quantity | None:
         """The quantity starting at token i, before qualifiers."""
         t = self.t
@@ -275,66 +87,134 @@ class _Reader:
         # Vague plurals: "des milliers", "les milliers", "dozens of", "des dizaines de milliers".
         j = i + 1 if (norm in VAGUE_DET and self.norm(i + 1) in VAGUE and self.joined(i + 1)) else i
         if t[j].norm in VAGUE:
-            unit = VAGUE[t[j].norm]
-            if t[j].norm == "tens" and not (self.norm(j + 1) in OF and self.norm(j + 2) in VAGUE):
-                return None
-            factor = 1 if norm == "les" else 2
-            low = float(unit * factor)
-            end = j + 1
-            while self.norm(end) in OF and self.norm(end + 1) in VAGUE and self.joined(end + 1):
-                low *= VAGUE[self.norm(end + 1)]
-                end += 2
-            if self.norm(end) in OF and self.joined(end):
-                end += 1
-            elif j == i:
-                return None  # without a determiner, "of"/"de" must follow: "hundreds of drones"
-            return Quantity(low, INF, False, False, _num(low), i, end, i)
+            return self.vague(i, j)
+        small = self.small(i)
+        if small is not None:
+            return small
         read = self.digits(i)
-        value: float
+        low: float
         if read is not None:
-            value, end, grouped = read
-            if self.not_a_count(i, end, value, grouped):
+            low, end, grouped = read
+            if self.not_a_count(i, end, low, grouped):
                 return None
-            # Ranges: "10-15 drones", "10 à 15", "10 to 15".
-            k = end + 1 if self.norm(end) in ("a", "to", "ou", "or") else end
-            if (
-                k < self.n
-                and self.joined(k)
-                and self.norm(k).isdigit()
-                and (k > end or t[k].sep in ("-", "–"))
-            ):
-                high = self.digits(k)
-                if (
-                    high is not None
-                    and high[0] > value
-                    and not self.not_a_count(k, high[1], high[0], high[2])
-                ):
-                    return Quantity(value, high[0], False, False, _num(value), i, high[1], i)
+        elif norm == "half" and self.norm(i + 1) in ("a", "an") and self.joined(i + 1):
+            low, end = 1.0, i + 2  # "half a dozen": the half is applied with the scale word below
         else:
             wr = self.words(i)
             if wr is None:
                 return None
-            value, end = wr
-        # Scale words and collectives after the number: "1,5 million", "deux douzaines", "a dozen".
+            low, end = wr
+        low, high, end = self.range_end(i, end, low, read is not None)
+        start = i - 1 if high != low and self.norm(i - 1) in RANGE_OPENERS and self.joined(i) else i
+        # Scale words and collectives after the number: "1,5 million", "deux douzaines", "a dozen",
+        # "une demi-douzaine", "half a million", "deux à trois millions".
+        factor = 1.0
+        if self.norm(end) in HALF and (self.norm(end + 1) in SCALES or self.norm(end + 1) in COLLECTIVES):
+            factor, end = 0.5, end + 1
+        elif norm == "half":
+            factor = 0.5
         nxt = self.norm(end)
+        scaled = False
         if nxt in SCALES and self.joined(end) and not (nxt in ("mille", "thousand") and read is None):
-            value *= SCALES[nxt]
+            factor *= SCALES[nxt]
             end += 1
-        elif nxt in COLLECTIVES or (nxt[:-1] in COLLECTIVES and nxt.endswith("s") and value > 1):
-            value *= COLLECTIVES[nxt if nxt in COLLECTIVES else nxt[:-1]]
+            scaled = True
+        elif nxt in COLLECTIVES or (nxt[:-1] in COLLECTIVES and nxt.endswith("s") and high > 1):
+            factor *= COLLECTIVES[nxt if nxt in COLLECTIVES else nxt[:-1]]
             end += 1
+            scaled = True
             if self.norm(end) in OF and self.norm(end + 1) in VAGUE and self.joined(end + 1):
-                value *= VAGUE[self.norm(end + 1)]  # "une dizaine de milliers"
+                factor *= VAGUE[self.norm(end + 1)]  # "une dizaine de milliers"
                 end += 2
-        if (end - i > 1 or nxt in SCALES or nxt in COLLECTIVES) and self.norm(end) in OF and self.joined(end):
+        if factor == 0.5 and not scaled:
+            return None  # "half a" without a scale word: "half a drone" is not a count
+        if self.money_after(end):
+            return None
+        if (end - i > 1 or scaled) and self.norm(end) in OF and self.joined(end):
             end += 1
-        return _point(value, i, end)
+        low, high = low * factor, high * factor
+        return Quantity(low, high, False, False, whole(low), start, end, start)
+
+    def vague(self, i: int, j: int) -> Quantity | None:
+        """ "des centaines de", "dozens of", "les milliers de": at least two of the unit (one with "les")."""
+        unit = VAGUE[self.t[j].norm]
+        if self.t[j].norm == "tens" and not (self.norm(j + 1) in OF and self.norm(j + 2) in VAGUE):
+            return None
+        low = float(unit * (1 if self.norm(i) == "les" else 2))
+        end = j + 1
+        while self.norm(end) in OF and self.norm(end + 1) in VAGUE and self.joined(end + 1):
+            low *= VAGUE[self.norm(end + 1)]
+            end += 2
+        if self.norm(end) in OF and self.joined(end):
+            end += 1
+        elif j == i:
+            return None  # without a determiner, "of"/"de" must follow: "hundreds of drones"
+        return Quantity(low, INF, False, False, whole(low), i, end, i)
+
+    def small(self, i: int) -> Quantity | None:
+        """Vague small plurals: "plusieurs drones", "a few drones", "several hundred", "a couple of"."""
+        norm = self.t[i].norm
+        j = i
+        if norm in ("a", "an") and self.raw(i).lower() == norm and self.joined(i + 1):
+            if self.norm(i + 1) == "couple":
+                end = i + 3 if self.norm(i + 2) == "of" and self.joined(i + 2) else i + 2
+                return Quantity(2.0, 2.0, False, False, 2, i, end, i)
+            j = i + 1
+        word = self.norm(j)
+        if word not in SMALL or (word == "few") != (j > i):
+            return None  # "few drones" has no lower bound; French "il y a quelques jours" is no article
+        most = SMALL[word]
+        end = j + 1
+        unit = 1.0
+        scale = self.norm(end)
+        if scale in SCALES and scale not in ("mille", "mln", "mds", "bn") and self.joined(end):
+            unit = SCALES[scale]  # "several hundred" (VAGUE reads "plusieurs centaines")
+            end += 1
+            if self.norm(end) in OF and self.joined(end):
+                end += 1
+        elif scale in NUMBER_WORDS and self.raw(end).lower() in ("hundred", "cent", "cents"):
+            unit = 100.0
+            end += 1
+        high = INF if not most else most * unit
+        return Quantity(2 * unit, high, False, False, whole(2 * unit), i, end, i)
+
+    def range_end(self, i: int, end: int, low: float, digits: bool) -> tuple[float, float, int]:
+        """The high end of a range read at i ("10-15", "10 à 15", "entre 10 et 15", "deux à trois cents")."""
+        t = self.t
+        nxt = self.norm(end)
+        connectors: tuple[str, ...] = ("a", "to", "ou", "or")
+        if self.norm(i - 1) in ("entre", "between") and self.joined(i):
+            connectors = ("et", "and")
+        k = end + 1 if nxt in connectors else end
+        if k >= self.n or not self.joined(k) or (k == end and not (digits and t[k].sep in ("-", "–"))):
+            return low, low, end
+        if digits:
+            high = self.digits(k) if t[k].norm.isdigit() else None
+            if high is not None and high[0] > low and not self.not_a_count(k, high[1], high[0], high[2]):
+                return low, high[0], high[1]
+            return low, low, end
+        words = self.words(k) if k > end and t[k].norm not in ARTICLES else None
+        if words is None or words[0] <= low:
+            return low, low, end
+        # "deux à trois cents": the scale written once applies to both ends.
+        unit = self.words_value(k)
+        if unit is not None and low < unit < words[0] and words[0] % unit == 0:
+            low *= words[0] / unit
+        return low, words[0], words[1]
+
+    def words_value(self, k: int) -> float | None:
+        for lang in ("fr", "en"):
+            try:
+                return float(text2num(self.t[k].norm, lang))
+            except ValueError:
+                continue
+        return None
 
     def at(self, i: int) -> Quantity | None:
         q = self.base(i)
         if q is None:
             return None
-        qual = self._qualifier(i)
+        qual = self.qualifier(i)
         if qual is None:
             return q
         kind, start = qual
@@ -355,7 +235,7 @@ class _Reader:
 
 
 # Quick rejection: a quantity can only start with a digit or one of these words.
-_CANDIDATES = NUMBER_WORDS | ARTICLES | frozenset(VAGUE) | VAGUE_DET
+_CANDIDATES = NUMBER_WORDS | ARTICLES | frozenset(VAGUE) | VAGUE_DET | frozenset(SMALL) | HALF
 _DIGITS = frozenset("0123456789")
 # Words that can stand inside a quantity expression: reading may not start right after one.
 _INSIDE = (
@@ -368,9 +248,6 @@ _INSIDE = (
     | frozenset(w for words in LINKS for w in words)
     | frozenset(("a", "to", "ou", "or", "et", "and", "entre", "between"))
 )
-_QUALIFIERS_BY_LAST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-for _words, _kind in QUALIFIERS:
-    _QUALIFIERS_BY_LAST.setdefault(_words[-1], []).append((_words, _kind))
 
 
 def read_quantities(
@@ -393,7 +270,7 @@ def read_quantities(
         if i < free or not (norm in _CANDIDATES or norm[0] in _DIGITS):
             continue
         norm = tokens[i].norm
-        if norm in VAGUE_DET and not (i + 1 < n and tokens[i + 1].norm in VAGUE):
+        if norm in VAGUE_DET and norm not in SMALL and not (i + 1 < n and tokens[i + 1].norm in VAGUE):
             continue
         q = reader.at(i)
         if q is not None:

@@ -9,7 +9,6 @@ for typos.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,25 +17,19 @@ from importlib import resources
 from typing import Any
 
 import fastjsonschema
-import regex
 from jsonschema import Draft202012Validator
 
 from ..config import parse_duration
+from ..errors import Problem
 from ..models import FIELDS, SEVERITIES, Rule
-from ..text import word_keys
-from .conditions import AllOf, AnyOf, Condition, Count, Near, Not, Phrase, Regex
 from .lexicon import words
 from .loader import Located, Path_
-from .numbers import Bounds
+from .when import Conditions, did_you_mean, dotted, type_name
 
 RULE_KEYS = (
     "id", "title", "severity", "tags", "fields", "languages", "when", "ignore_negated", "notify", "cooldown",
     "enabled", "examples",
 )  # fmt: skip
-BOUND_KEYS = ("at_least", "more_than", "at_most", "less_than", "equals")
-CONDITION_KEYS = ("any", "all", "not", "near", "regex", "count")
-_EXTRA_KEYS = {"near": ("within",), "count": BOUND_KEYS}
-REGEX_FLAGS = regex.IGNORECASE | regex.V0
 
 # ISO 639-1 codes: `languages:` is compared with the item's language, so a typo would silently never match.
 ISO_639_1 = words(
@@ -96,29 +89,6 @@ def _quick_check() -> Callable[[Any], Any]:
     return check
 
 
-def _did_you_mean(word: Any, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _dotted(path: Path_) -> str:
-    parts = [str(p) if isinstance(p, str) else f"[{p}]" for p in path[1:]]
-    return ".".join(parts).replace(".[", "[") or "rule"
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {
-        bool: "true/false",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
-
-
 def _schema_problems(doc: Located) -> set[int]:
     """Schema errors outside ``when`` (the condition parser explains those better).
 
@@ -137,198 +107,84 @@ def _schema_problems(doc: Located) -> set[int]:
         if path and isinstance(path[0], int):
             bad.add(path[0])
         if len(path) >= 3 and path[1] == "examples" and err.validator == "oneOf":
-            doc.problem(path, f"{_dotted(path)}: an example is a text or {{text: ..., value: ...}}")
+            doc.problem(path, f"{dotted(path)}: an example is a text or {{text: ..., value: ...}}")
             continue
         v = err.validator
         if v == "additionalProperties":
             allowed = tuple(err.schema.get("properties", {}))
             for key in err.instance:
                 if key not in allowed:
-                    doc.problem((*path, key), f"unknown key {key!r}{_did_you_mean(key, allowed)}", key=True)
+                    doc.problem((*path, key), f"unknown key {key!r}{did_you_mean(key, allowed)}", key=True)
         elif v == "required":
             missing = err.message.split("'")[1] if "'" in err.message else err.message
             doc.problem(path, f"rule is missing the required key {missing!r}")
         elif v == "type" and len(path) == 1:
             doc.problem(
                 path,
-                f"a rule is a mapping (id: ..., when: ...), got {_type_name(err.instance)} {err.instance!r}",
+                f"a rule is a mapping (id: ..., when: ...), got {type_name(err.instance)} {err.instance!r}",
             )
         elif v == "type":
             expected = err.validator_value
-            doc.problem(
-                path, f"{_dotted(path)}: expected {expected}, got {_type_name(err.instance)} {err.instance!r}"
-            )
+            doc.problem(path, f"{dotted(path)}: expected {expected}, got {type_name(err.instance)} {err.instance!r}")
         elif v == "enum":
             choices = [str(c) for c in err.validator_value]
             doc.problem(
                 path,
-                f"{_dotted(path)}: {err.instance!r} is not one of {', '.join(choices)}"
-                f"{_did_you_mean(err.instance, choices)}",
+                f"{dotted(path)}: {err.instance!r} is not one of {', '.join(choices)}"
+                f"{did_you_mean(err.instance, choices)}",
             )
         elif v == "pattern" and path[1:2] == ("id",):
             doc.problem(path, f"id {err.instance!r} may only hold letters, digits, '-' and '_'")
         elif v == "pattern" and path[1:2] == ("cooldown",):
-            doc.problem(
-                path, f"cooldown: expected a duration like '30s', '5m', '6h' or '2d', got {err.instance!r}"
-            )
+            doc.problem(path, f"cooldown: expected a duration like '30s', '5m', '6h' or '2d', got {err.instance!r}")
         elif v == "pattern" and path[1:2] == ("languages",):
-            doc.problem(
-                path, f"unknown language {err.instance!r}: use an ISO 639-1 code such as 'fr' or 'en'"
-            )
+            doc.problem(path, f"unknown language {err.instance!r}: use an ISO 639-1 code such as 'fr' or 'en'")
         else:
-            doc.problem(path, f"{_dotted(path)}: {err.message}")
+            doc.problem(path, f"{dotted(path)}: {err.message}")
     return bad
 
 
-class _Conditions:
-    def __init__(self, doc: Located) -> None:
-        self.doc = doc
-        self.ok = True
+@dataclass(frozen=True)
+class Declared:
+    """A rule id as written in a file, whether or not the rule is valid."""
 
-    def fail(self, path: Path_, message: str, *, key: bool = False) -> None:
-        self.ok = False
-        self.doc.problem(path, message, key=key)
+    id: str
+    file: str
+    line: int
+    column: int
 
-    def phrase(self, value: Any, path: Path_) -> Phrase | None:
-        if not isinstance(value, str):
-            self.fail(path, f"{_dotted(path)}: expected a phrase (text), got {_type_name(value)} {value!r}")
-            return None
-        keys = word_keys(value)
-        if not keys:
-            self.fail(path, f"{_dotted(path)}: phrase {value!r} has no words to match")
-            return None
-        return Phrase(value, " " + " ".join(keys) + " ", len(keys))
 
-    def phrases(self, value: Any, path: Path_) -> list[Phrase]:
-        items = value if isinstance(value, list) else [value]
-        if isinstance(value, list) and not value:
-            self.fail(path, f"{_dotted(path)}: the list of phrases is empty")
-        out = []
-        for i, v in enumerate(items):
-            p = self.phrase(v, (*path, i) if isinstance(value, list) else path)
-            if p is not None:
-                out.append(p)
-        return out
+def declared_ids(doc: Located) -> list[Declared]:
+    """Every string id in the document, broken rules included.
 
-    def parse(self, value: Any, path: Path_) -> Condition | None:
-        if isinstance(value, str):
-            return self.phrase(value, path)
-        if isinstance(value, list):
-            return self._list(value, path, AnyOf)
-        if not isinstance(value, dict):
-            self.fail(
-                path,
-                f"{_dotted(path)}: a condition is a phrase, a list, or a mapping with one of "
-                f"{', '.join(CONDITION_KEYS)}; got {_type_name(value)} {value!r}",
-            )
-            return None
-        forms = [k for k in value if k in CONDITION_KEYS]
-        for k in value:
-            if k in CONDITION_KEYS:
-                continue
-            allowed = [x for f in forms for x in _EXTRA_KEYS.get(f, ())] if forms else [*BOUND_KEYS, "within"]
-            if k in allowed:
-                continue
-            hint = _did_you_mean(k, [*CONDITION_KEYS, *BOUND_KEYS, "within"])
-            where = f" in a {forms[0]} condition" if forms else ""
-            self.fail((*path, k), f"unknown condition key {k!r}{where}{hint}", key=True)
-        if len(forms) != 1:
-            if len(forms) > 1:
-                self.fail(
-                    path,
-                    f"{_dotted(path)}: one condition per mapping, found {', '.join(forms)}; use all: [...]",
-                )
-            elif not any(k not in CONDITION_KEYS for k in value):
-                self.fail(path, f"{_dotted(path)}: empty condition")
-            elif all(k in BOUND_KEYS or k == "within" for k in value):
-                self.fail(path, f"{_dotted(path)}: {', '.join(map(str, value))} without count: or near:")
-            return None
-        form = forms[0]
-        sub = (*path, form)
-        body = value[form]
-        if form in ("any", "all"):
-            if not isinstance(body, list):
-                self.fail(
-                    sub, f"{_dotted(sub)}: expected a list of conditions, got {_type_name(body)} {body!r}"
-                )
-                return None
-            return self._list(body, sub, AnyOf if form == "any" else AllOf)
-        if form == "not":
-            inner = self.parse(body, sub)
-            return None if inner is None else Not(inner)
-        if form == "regex":
-            return self.regex(body, sub)
-        if form == "near":
-            return self.near(value, body, path)
-        return self.count(value, body, path)
+    Duplicates are checked on these, not on the valid rules only: otherwise a
+    second rule reusing the id of a broken first one goes unreported until the
+    first is fixed, and the user fixes one problem per run.
+    """
+    if not isinstance(doc.data, list):
+        return []
+    out = []
+    for i, raw in enumerate(doc.data):
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            line, col = doc.where((i,))
+            out.append(Declared(raw["id"], doc.file, line, col))
+    return out
 
-    def _list(self, items: list[Any], path: Path_, kind: type[AnyOf] | type[AllOf]) -> Condition | None:
-        if not items:
-            self.fail(path, f"{_dotted(path)}: empty list of conditions")
-            return None
-        parsed = [self.parse(v, (*path, i)) for i, v in enumerate(items)]
-        if any(p is None for p in parsed):
-            return None
-        return kind(tuple(p for p in parsed if p is not None))
 
-    def regex(self, body: Any, path: Path_) -> Regex | None:
-        if not isinstance(body, str) or not body:
-            self.fail(
-                path,
-                f"{_dotted(path)}: expected a regular expression (text), got {_type_name(body)} {body!r}",
-            )
-            return None
-        try:
-            compiled = regex.compile(body, REGEX_FLAGS)
-        except regex.error as exc:
-            at = getattr(exc, "pos", None)
-            pos = f" at position {at}" if at is not None else ""
-            msg = str(exc.msg) if hasattr(exc, "msg") else str(exc)
-            self.fail(path, f"invalid regex {body!r}: {msg}{pos}")
-            return None
-        return Regex(body, compiled)
-
-    def near(self, value: dict[str, Any], body: Any, path: Path_) -> Near | None:
-        sub = (*path, "near")
-        if not isinstance(body, list) or len(body) != 2:
-            self.fail(
-                sub, f"near: expected a list of exactly two phrases (or lists of phrases), got {body!r}"
-            )
-            return None
-        within = value.get("within", 10)
-        if isinstance(within, bool) or not isinstance(within, int) or within < 0:
-            self.fail((*path, "within"), f"within: expected a whole number of words >= 0, got {within!r}")
-            return None
-        sides: list[Condition] = []
-        for i, side in enumerate(body):
-            ps = self.phrases(side, (*sub, i))
-            if not ps:
-                return None
-            sides.append(ps[0] if len(ps) == 1 and not isinstance(side, list) else AnyOf(tuple(ps)))
-        return Near(sides[0], sides[1], within)
-
-    def count(self, value: dict[str, Any], body: Any, path: Path_) -> Count | None:
-        terms = self.phrases(body, (*path, "count"))
-        bounds: dict[str, float] = {}
-        for k in BOUND_KEYS:
-            if k not in value:
-                continue
-            v = value[k]
-            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-                self.fail((*path, k), f"{k}: expected a number >= 0, got {_type_name(v)} {v!r}")
-                continue
-            bounds[k] = v
-        if not any(k in value for k in BOUND_KEYS):
-            self.fail(path, f"count needs at least one bound: {', '.join(BOUND_KEYS)}")
-            return None
-        b = Bounds(**bounds)
-        why = b.contradiction()
-        if why:
-            self.fail(path, why)
-            return None
-        if not terms or len(bounds) != sum(k in value for k in BOUND_KEYS):
-            return None
-        return Count(tuple(terms), b)
+def duplicate_ids(ids: list[Declared], first_seen: dict[str, Declared]) -> tuple[list[Problem], set[int]]:
+    """Problems for ids already declared (``first_seen`` is updated), and the lines of the duplicates."""
+    problems: list[Problem] = []
+    lines: set[int] = set()
+    for d in ids:
+        prev = first_seen.get(d.id)
+        if prev is None:
+            first_seen[d.id] = d
+            continue
+        lines.add(d.line)
+        problems.append(
+            Problem(d.file, d.line, d.column, f"duplicate rule id {d.id!r} (first defined at {prev.file}:{prev.line})")
+        )
+    return problems, lines
 
 
 def parse_rules(doc: Located) -> list[Parsed]:
@@ -339,7 +195,7 @@ def parse_rules(doc: Located) -> list[Parsed]:
         doc.problem((), "a rules file holds a list of rules: start each rule with '- id: ...'")
         return []
     if not isinstance(doc.data, list):
-        doc.problem((), f"a rules file holds a list of rules, got {_type_name(doc.data)}")
+        doc.problem((), f"a rules file holds a list of rules, got {type_name(doc.data)}")
         return []
     bad = _schema_problems(doc)
     out: list[Parsed] = []
@@ -356,7 +212,7 @@ def _rule(doc: Located, i: int, raw: dict[str, Any], *, valid: bool = True) -> P
     path: Path_ = (i,)
     before = len(doc.problems)
     rule_id = raw.get("id")
-    conds = _Conditions(doc)
+    conds = Conditions(doc)
     when = conds.parse(raw["when"], (*path, "when")) if "when" in raw else None
     cooldown = None
     cd = raw.get("cooldown")
