@@ -26,8 +26,8 @@ test: $(TSTAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(TSTAMP)
-	$(BIN)/ruff check watcher tests bench
-	$(BIN)/ruff format --check watcher tests bench
+	$(BIN)/ruff check watcher tests bench scripts
+	$(BIN)/ruff format --check watcher tests bench scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)

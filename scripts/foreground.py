@@ -11,6 +11,7 @@ the terminal back and exits with the command's status. Without a terminal
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,10 +25,8 @@ def main(argv: list[str]) -> int:
         return subprocess.call(argv)
     signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # we may set the terminal's group from the background
     child = subprocess.Popen(argv, process_group=0)
-    try:
+    with contextlib.suppress(OSError):
         os.tcsetpgrp(tty, child.pid)
-    except OSError:
-        pass
     try:
         while True:
             try:
@@ -35,10 +34,8 @@ def main(argv: list[str]) -> int:
             except KeyboardInterrupt:
                 continue  # not ours: the child received it too and decides
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.tcsetpgrp(tty, os.getpgrp())
-        except OSError:
-            pass
         os.close(tty)
 
 

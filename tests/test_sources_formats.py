@@ -347,6 +347,7 @@ def test_read_inputs_folder_labels_and_stdin(tmp_path: Path, monkeypatch: pytest
     assert labels == [str(tmp_path / "b.xml"), str(tmp_path / "b.xml"), str(tmp_path / "sub/a.txt")]
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"A dispatch from stdin about missiles.")))
     ((label, item),) = list(read_inputs(["-"]))
-    assert label == "-" and item.title == "A dispatch from stdin about missiles."
+    assert label == "-" and item.body == "A dispatch from stdin about missiles."
+    assert item.title == "" and item.label == "A dispatch from stdin about missiles."  # no headline: all body
     with pytest.raises(FormatError, match="input not found"):
         list(read_inputs([str(tmp_path / "missing")]))

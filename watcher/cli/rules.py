@@ -121,9 +121,7 @@ def test_cmd(ctx: click.Context, rule_paths: tuple[Path, ...], fmt: str, inputs:
             ev_value = "" if e["value"] is None else f" = {e['value']}"
             ev_neg = " (negated)" if e["negated"] else ""
             click.echo(f"    {e['field']} {e['start']}-{e['end']}: {e['text']!r}{ev_value}{ev_neg}")
-    click.echo(
-        f"{len(hits)} hit{'s' if len(hits) != 1 else ''} on {items} item{'s' if items != 1 else ''}", err=True
-    )
+    click.echo(f"{len(hits)} hit{'s' if len(hits) != 1 else ''} on {items} item{'s' if items != 1 else ''}", err=True)
 
 
 @rules_group.command("schema")

@@ -101,9 +101,7 @@ class ParsePool:
         with self._lock:
             if self._executor is None:
                 ctx = multiprocessing.get_context("forkserver")
-                self._executor = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=ctx, initializer=_init_worker
-                )
+                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_init_worker)
                 for _ in range(self.workers):
                     self._executor.submit(_noop)
             return self._executor

@@ -52,9 +52,12 @@ def parse_text(data: bytes, ctx: Context, charset: str | None = None) -> list[It
     if first.lstrip().startswith("#"):
         first = first.split("\n")[0]
     # The body is what follows the title, so each sentence is matched (and quoted as
-    # evidence) once, in the field it belongs to; a one-paragraph dispatch is all body too.
-    body = text[len(first) :].strip() or text
+    # evidence) once, in the field it belongs to. A one-paragraph text has no headline:
+    # it is all body (its label in messages is then the start of that body).
+    body = text[len(first) :].strip()
     title = _MD_TITLE.sub("", first)
+    if not body:
+        title, body = "", text
     return [build_item(ctx, guid=None, title=title, body=body)]
 
 
