@@ -8,6 +8,7 @@ and its bounds), and where most "did you mean" messages come from.
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Any
 
 import regex
@@ -61,7 +62,7 @@ class Conditions:
         if not isinstance(value, str):
             self.fail(path, f"{dotted(path)}: expected a phrase (text), got {type_name(value)} {value!r}")
             return None
-        keys = word_keys(value)
+        keys = _phrase_keys(value)
         if not keys:
             self.fail(path, f"{dotted(path)}: phrase {value!r} has no words to match")
             return None
@@ -193,3 +194,9 @@ class Conditions:
         if not terms or len(bounds) != sum(k in value for k in BOUND_KEYS):
             return None
         return Count(tuple(terms), b)
+
+
+@functools.lru_cache(maxsize=65536)
+def _phrase_keys(value: str) -> tuple[str, ...]:
+    """Rule bases repeat their phrases ("drone" in many rules): fold each distinct one once per process."""
+    return tuple(word_keys(value))
