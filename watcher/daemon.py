@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 5.0  # seconds between outbox flushes: retries and digests fall due over time
 RETENTION_EVERY = timedelta(hours=6)
+SILENCE_EVERY = 600.0  # seconds between checks for sources gone silent (their usual gap is minutes to hours)
 HEARTBEAT_DEFAULT = 10.0  # seconds, when systemd asks for no watchdog
 HANG_ENV = "WATCHER_TEST_HANG"  # test hook: seconds after start at which the scheduler loop hangs
 
@@ -253,6 +254,9 @@ class Daemon:
         if pruned:
             log.info("retention pruned items=%d older_than=%s", pruned, self.config.retention)
 
+    def _silence(self) -> None:
+        self.pipeline.check_silence()
+
     def _refresh_delivery_gauges(self) -> None:
         self._guard(lambda: self.metrics.set_deliveries(delivery_counts(self.store)))
 
@@ -266,6 +270,10 @@ class Daemon:
         scheduler.add_job(
             self._chore, IntervalTrigger(seconds=RETENTION_EVERY.total_seconds()), args=[self._retention],
             id="retention", next_run_time=in_seconds(60), misfire_grace_time=3600,
+        )  # fmt: skip
+        scheduler.add_job(
+            self._chore, IntervalTrigger(seconds=SILENCE_EVERY), args=[self._silence],
+            id="silence", next_run_time=in_seconds(SILENCE_EVERY), misfire_grace_time=int(SILENCE_EVERY),
         )  # fmt: skip
         beat = self.sd.watchdog_interval or HEARTBEAT_DEFAULT
         scheduler.add_job(
