@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import Project
 from servers_notify import WebhookServer as Webhook  # the daemon tests import it from here
 
 REPO = Path(__file__).resolve().parent.parent
@@ -188,18 +189,12 @@ class DaemonProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-class DaemonProject:
-    """A config, a rules folder, a drop folder and a database in a temporary directory."""
+class DaemonProject(Project):
+    """A project (config, rules folder, drop folder, database) whose daemon runs as a real subprocess."""
 
     def __init__(self, root: Path, receiver: Webhook) -> None:
-        self.root = root
+        super().__init__(root)
         self.receiver = receiver
-        self.rules = root / "rules"
-        self.drop = root / "drop"
-        self.config = root / "config.toml"
-        self.db = root / "var" / "watcher.db"
-        self.rules.mkdir()
-        self.drop.mkdir()
         self.processes: list[DaemonProcess] = []
         self._n = 0
 

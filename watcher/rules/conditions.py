@@ -28,7 +28,7 @@ class Phrase:
 
 
 @dataclass(frozen=True)
-class AnyOf:
+class _Group:
     items: tuple[Condition, ...]
 
     @property
@@ -41,16 +41,13 @@ class AnyOf:
 
 
 @dataclass(frozen=True)
-class AllOf:
-    items: tuple[Condition, ...]
+class AnyOf(_Group):
+    """At least one item holds."""
 
-    @property
-    def has_count(self) -> bool:
-        return any(c.has_count for c in self.items)
 
-    def phrases(self) -> Iterator[Phrase]:
-        for c in self.items:
-            yield from c.phrases()
+@dataclass(frozen=True)
+class AllOf(_Group):
+    """Every item holds."""
 
 
 @dataclass(frozen=True)
